@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * tsor: TCP sockets over RDMA for containers.
+ *
+ * The one contract between tsor.ko and its user-space tools: the generic
+ * netlink family, its commands and attributes, and the enums both sides
+ * print.  Everything here is ABI; append, never renumber.
+ */
+#ifndef _UAPI_LINUX_TSOR_H
+#define _UAPI_LINUX_TSOR_H
+
+#include <linux/types.h>
+
+#define TSOR_GENL_NAME		"tsor"
+#define TSOR_GENL_VERSION	1
+
+/*
+ * Private protocol number of tsor's protosw.  Taken-over sockets still
+ * report IPPROTO_TCP through SO_PROTOCOL; this number shows only in the
+ * protosw table.  253 is reserved for experimentation (RFC 3692).
+ */
+#define TSOR_IPPROTO		253
+
+/* Bits of TSOR_ATTR_FEATURES: what this module implements. */
+enum tsor_feature {
+	TSOR_FEATURE_TAKEOVER	= 1 << 0,	/* socket takeover per netns */
+	TSOR_FEATURE_IPV6	= 1 << 1,
+	TSOR_FEATURE_RDMA	= 1 << 2,	/* cross-node data path */
+	TSOR_FEATURE_SHM	= 1 << 3,	/* same-node data path */
+	TSOR_FEATURE_PEERS	= 1 << 4,	/* peer table */
+};
+
+enum tsor_cmd {
+	TSOR_CMD_UNSPEC,
+	TSOR_CMD_VERSION_GET,	/* do: module version, features */
+	TSOR_CMD_NETNS_GET,	/* do: one netns; dump: enabled ones */
+	TSOR_CMD_NETNS_SET,	/* do: enable or disable a netns */
+	TSOR_CMD_STATS_GET,	/* do: a netns or global; dump: per netns */
+	TSOR_CMD_PEER_ADD,	/* do: add a CIDR -> node route */
+	TSOR_CMD_PEER_DEL,	/* do: delete one */
+	TSOR_CMD_PEER_GET,	/* dump: the peer table */
+	TSOR_CMD_PEER_REPLACE,	/* do: replace the whole table at once */
+	TSOR_CMD_CONN_GET,	/* dump: taken-over connections */
+	TSOR_CMD_LINK_GET,	/* dump: node-pair links */
+	TSOR_CMD_DEV_GET,	/* do: node RDMA endpoint settings */
+	TSOR_CMD_DEV_SET,	/* do: change them */
+
+	__TSOR_CMD_MAX,
+	TSOR_CMD_MAX = __TSOR_CMD_MAX - 1
+};
+
+enum tsor_attr {
+	TSOR_ATTR_UNSPEC,
+	TSOR_ATTR_PAD,
+	TSOR_ATTR_VERSION,	/* string: module version */
+	TSOR_ATTR_FEATURES,	/* u32: enum tsor_feature bits */
+	TSOR_ATTR_PROTOCOL,	/* u32: TSOR_IPPROTO as registered */
+	/* Selects a netns; at most one of FD and PID, none means the caller's. */
+	TSOR_ATTR_NETNS_FD,	/* u32: fd of a netns file */
+	TSOR_ATTR_NETNS_PID,	/* u32: a process whose netns is meant */
+	TSOR_ATTR_NETNS_INUM,	/* u32: netns inode number (replies only) */
+	TSOR_ATTR_NETNS_NSID,	/* s32: nsid as seen from the caller, or -1 */
+	TSOR_ATTR_ENABLED,	/* u8: 0 or 1 */
+	TSOR_ATTR_GLOBAL,	/* flag: STATS_GET of the whole module */
+	TSOR_ATTR_STATS,	/* nest: TSOR_ATTR_STAT entries */
+	TSOR_ATTR_STAT,		/* nest: enum tsor_stat_attr */
+	TSOR_ATTR_PEER,		/* nest: enum tsor_peer_attr */
+	TSOR_ATTR_CONN,		/* nest: enum tsor_conn_attr */
+	TSOR_ATTR_LINK,		/* nest: enum tsor_link_attr */
+	TSOR_ATTR_DEV,		/* nest: enum tsor_dev_attr */
+
+	__TSOR_ATTR_MAX,
+	TSOR_ATTR_MAX = __TSOR_ATTR_MAX - 1
+};
+
+/* One counter.  Names travel with values so old tools print new counters. */
+enum tsor_stat_attr {
+	TSOR_STAT_ATTR_UNSPEC,
+	TSOR_STAT_ATTR_PAD,
+	TSOR_STAT_ATTR_ID,	/* u32: enum tsor_stat */
+	TSOR_STAT_ATTR_NAME,	/* string */
+	TSOR_STAT_ATTR_VALUE,	/* u64 */
+
+	__TSOR_STAT_ATTR_MAX,
+	TSOR_STAT_ATTR_MAX = __TSOR_STAT_ATTR_MAX - 1
+};
+
+/* Why a taken-over connection stayed (or became) plain TCP. */
+enum tsor_fallback {
+	TSOR_FALLBACK_NONE,		/* not fallen back */
+	TSOR_FALLBACK_PEER_UNKNOWN,	/* destination not in the peer table */
+	TSOR_FALLBACK_PEER_DISABLED,	/* server netns not enabled */
+	TSOR_FALLBACK_PEER_NO_TSOR,	/* peer node does not run tsor */
+	TSOR_FALLBACK_NO_DEVICE,	/* no RDMA device on this node */
+	TSOR_FALLBACK_REFUSED,		/* peer refused the pairing */
+	TSOR_FALLBACK_TIMEOUT,		/* no answer in time */
+	TSOR_FALLBACK_LINK_DOWN,	/* node link failed */
+	TSOR_FALLBACK_NOMEM,		/* rings could not be allocated */
+	TSOR_FALLBACK_SOCKOPT,		/* an option tsor cannot carry */
+
+	__TSOR_FALLBACK_MAX
+};
+
+/* Counters, per netns and global.  Gauges say so; the rest only grow. */
+enum tsor_stat {
+	TSOR_STAT_SOCK_CREATED,		/* socket() redirected to tsor */
+	TSOR_STAT_SOCK_ACCEPTED,	/* accept() returned a tsor socket */
+	TSOR_STAT_SOCK_ACTIVE,		/* gauge: tsor sockets alive now */
+	TSOR_STAT_SOCK_REFUSED,		/* explicit protocol in a disabled netns */
+	TSOR_STAT_CONN_PAIRED,		/* connections moved off TCP */
+	TSOR_STAT_FALLBACK_FIRST,	/* one counter per enum tsor_fallback */
+	TSOR_STAT_FALLBACK_LAST = TSOR_STAT_FALLBACK_FIRST +
+				  __TSOR_FALLBACK_MAX - 1,
+	TSOR_STAT_TCP_TX_BYTES,		/* payload carried by the TCP socket */
+	TSOR_STAT_TCP_RX_BYTES,
+	TSOR_STAT_RDMA_TX_BYTES,	/* payload carried over an RDMA link */
+	TSOR_STAT_RDMA_RX_BYTES,
+	TSOR_STAT_SHM_TX_BYTES,		/* payload carried in shared memory */
+	TSOR_STAT_SHM_RX_BYTES,
+
+	__TSOR_STAT_MAX
+};
+
+/* A peer-table entry: pod CIDR -> node address.  Address length sets family. */
+enum tsor_peer_attr {
+	TSOR_PEER_ATTR_UNSPEC,
+	TSOR_PEER_ATTR_PREFIX,		/* binary: 4 or 16 bytes */
+	TSOR_PEER_ATTR_PREFIXLEN,	/* u8 */
+	TSOR_PEER_ATTR_NODE,		/* binary: 4 or 16 bytes */
+
+	__TSOR_PEER_ATTR_MAX,
+	TSOR_PEER_ATTR_MAX = __TSOR_PEER_ATTR_MAX - 1
+};
+
+/* Which transport carries a connection's bytes. */
+enum tsor_path {
+	TSOR_PATH_TCP,
+	TSOR_PATH_RDMA,
+	TSOR_PATH_SHM,
+};
+
+/* A taken-over connection, as `tsorctl conn show` lists it. */
+enum tsor_conn_attr {
+	TSOR_CONN_ATTR_UNSPEC,
+	TSOR_CONN_ATTR_PAD,
+	TSOR_CONN_ATTR_NETNS_INUM,	/* u32 */
+	TSOR_CONN_ATTR_FAMILY,		/* u16: AF_INET or AF_INET6 */
+	TSOR_CONN_ATTR_SADDR,		/* binary: 4 or 16 bytes */
+	TSOR_CONN_ATTR_DADDR,		/* binary: 4 or 16 bytes */
+	TSOR_CONN_ATTR_SPORT,		/* u16, host order */
+	TSOR_CONN_ATTR_DPORT,		/* u16, host order */
+	TSOR_CONN_ATTR_PATH,		/* u8: enum tsor_path */
+	TSOR_CONN_ATTR_FALLBACK,	/* u8: enum tsor_fallback */
+	TSOR_CONN_ATTR_TX_BYTES,	/* u64 */
+	TSOR_CONN_ATTR_RX_BYTES,	/* u64 */
+	TSOR_CONN_ATTR_CREDITS,		/* u32: bytes the peer may still take */
+
+	__TSOR_CONN_ATTR_MAX,
+	TSOR_CONN_ATTR_MAX = __TSOR_CONN_ATTR_MAX - 1
+};
+
+enum tsor_link_state {
+	TSOR_LINK_CONNECTING,
+	TSOR_LINK_UP,
+	TSOR_LINK_DOWN,
+};
+
+/* A node-pair RDMA link. */
+enum tsor_link_attr {
+	TSOR_LINK_ATTR_UNSPEC,
+	TSOR_LINK_ATTR_LOCAL,		/* binary: 4 or 16 bytes */
+	TSOR_LINK_ATTR_REMOTE,		/* binary: 4 or 16 bytes */
+	TSOR_LINK_ATTR_STATE,		/* u8: enum tsor_link_state */
+	TSOR_LINK_ATTR_CHANNELS,	/* u32 */
+
+	__TSOR_LINK_ATTR_MAX,
+	TSOR_LINK_ATTR_MAX = __TSOR_LINK_ATTR_MAX - 1
+};
+
+/* How two pods on one node are joined. */
+enum tsor_local_path {
+	TSOR_LOCAL_PATH_SHM,
+	TSOR_LOCAL_PATH_RDMA,
+};
+
+/* The node's RDMA endpoint. */
+enum tsor_dev_attr {
+	TSOR_DEV_ATTR_UNSPEC,
+	TSOR_DEV_ATTR_IBDEV,		/* string: RDMA device name */
+	TSOR_DEV_ATTR_ADDR,		/* binary: 4 or 16 bytes */
+	TSOR_DEV_ATTR_PORT,		/* u16: rdma_cm listener port */
+	TSOR_DEV_ATTR_LOCAL_PATH,	/* u8: enum tsor_local_path */
+
+	__TSOR_DEV_ATTR_MAX,
+	TSOR_DEV_ATTR_MAX = __TSOR_DEV_ATTR_MAX - 1
+};
+
+#endif /* _UAPI_LINUX_TSOR_H */
