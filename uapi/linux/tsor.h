@@ -21,6 +21,9 @@
  */
 #define TSOR_IPPROTO		253
 
+/* Longest RDMA device name, with its NUL (the kernel's IB_DEVICE_NAME_MAX). */
+#define TSOR_IBDEV_NAME_MAX	64
+
 /* Bits of TSOR_ATTR_FEATURES: what this module implements. */
 enum tsor_feature {
 	TSOR_FEATURE_TAKEOVER	= 1 << 0,	/* socket takeover per netns */

@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "tsor" generic netlink family: how operators configure and observe
+ * tsor.  Every command has a strict policy of its own, so an attribute a
+ * command does not use is rejected rather than ignored.  Changing state
+ * needs CAP_NET_ADMIN in the initial user namespace; reading one's own
+ * namespace does not, reading another's needs CAP_NET_ADMIN over it.
+ */
+#include <linux/capability.h>
+#include <linux/inet.h>
+#include <net/genetlink.h>
+#include <net/netlink.h>
+#include <net/sock.h>
+#include "tsor.h"
+
+static struct genl_family tsor_genl_family;
+
+/* Commands that select a namespace: a netns fd, a pid, or the caller's. */
+#define TSOR_NETNS_SELECTOR						\
+	[TSOR_ATTR_NETNS_FD] = { .type = NLA_U32 },			\
+	[TSOR_ATTR_NETNS_PID] = NLA_POLICY_MIN(NLA_U32, 1)
+
+static const struct nla_policy tsor_netns_get_policy[TSOR_ATTR_NETNS_PID + 1] = {
+	TSOR_NETNS_SELECTOR,
+};
+
+static const struct nla_policy tsor_netns_set_policy[TSOR_ATTR_ENABLED + 1] = {
+	TSOR_NETNS_SELECTOR,
+	[TSOR_ATTR_ENABLED] = NLA_POLICY_MAX(NLA_U8, 1),
+};
+
+static const struct nla_policy tsor_stats_policy[TSOR_ATTR_GLOBAL + 1] = {
+	TSOR_NETNS_SELECTOR,
+	[TSOR_ATTR_GLOBAL] = { .type = NLA_FLAG },
+};
+
+static int tsor_nl_validate_addr(const struct nlattr *attr,
+				 struct netlink_ext_ack *extack)
+{
+	if (nla_len(attr) == sizeof(struct in_addr) ||
+	    nla_len(attr) == sizeof(struct in6_addr))
+		return 0;
+	NL_SET_ERR_MSG_ATTR(extack, attr, "address must be 4 or 16 bytes");
+	return -EINVAL;
+}
+
+#define TSOR_ADDR_POLICY						\
+	NLA_POLICY_VALIDATE_FN(NLA_BINARY, tsor_nl_validate_addr,	\
+			       sizeof(struct in6_addr))
+
+static const struct nla_policy tsor_peer_attr_policy[TSOR_PEER_ATTR_MAX + 1] = {
+	[TSOR_PEER_ATTR_PREFIX] = TSOR_ADDR_POLICY,
+	[TSOR_PEER_ATTR_PREFIXLEN] = NLA_POLICY_MAX(NLA_U8, 128),
+	[TSOR_PEER_ATTR_NODE] = TSOR_ADDR_POLICY,
+};
+
+static const struct nla_policy tsor_peer_policy[TSOR_ATTR_PEER + 1] = {
+	[TSOR_ATTR_PEER] = NLA_POLICY_NESTED(tsor_peer_attr_policy),
+};
+
+static const struct nla_policy tsor_dev_attr_policy[TSOR_DEV_ATTR_MAX + 1] = {
+	[TSOR_DEV_ATTR_IBDEV] = { .type = NLA_NUL_STRING,
+				  .len = TSOR_IBDEV_NAME_MAX - 1 },
+	[TSOR_DEV_ATTR_ADDR] = TSOR_ADDR_POLICY,
+	[TSOR_DEV_ATTR_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[TSOR_DEV_ATTR_LOCAL_PATH] = NLA_POLICY_MAX(NLA_U8,
+						    TSOR_LOCAL_PATH_RDMA),
+};
+
+static const struct nla_policy tsor_dev_policy[TSOR_ATTR_DEV + 1] = {
+	[TSOR_ATTR_DEV] = NLA_POLICY_NESTED(tsor_dev_attr_policy),
+};
+
+/* Namespace selection */
+
+/* Returns the selected namespace with a reference held. */
+static struct net *tsor_nl_get_net(struct nlattr **attrs, struct net *caller,
+				   struct netlink_ext_ack *extack)
+{
+	struct nlattr *fd = attrs[TSOR_ATTR_NETNS_FD];
+	struct nlattr *pid = attrs[TSOR_ATTR_NETNS_PID];
+	struct net *net;
+
+	if (fd && pid) {
+		NL_SET_ERR_MSG_ATTR(extack, pid,
+				    "select a netns by fd or by pid, not both");
+		return ERR_PTR(-EINVAL);
+	}
+	if (fd) {
+		net = get_net_ns_by_fd(nla_get_u32(fd));
+		if (PTR_ERR_OR_ZERO(net) == -EBADF)
+			NL_SET_ERR_MSG_ATTR(extack, fd,
+					    "netns fd is not an open file");
+		else if (IS_ERR(net))
+			NL_SET_ERR_MSG_ATTR(extack, fd,
+					    "netns fd is not a network namespace");
+		return net;
+	}
+	if (pid) {
+		net = get_net_ns_by_pid(nla_get_u32(pid));
+		if (IS_ERR(net))
+			NL_SET_ERR_MSG_ATTR(extack, pid, "no process with that pid");
+		return net;
+	}
+	return get_net(caller);
+}
+
+/* Reading another namespace reveals its activity: require power over it. */
+static int tsor_nl_may_read(const struct sk_buff *skb, struct net *caller,
+			    struct net *net, struct netlink_ext_ack *extack)
+{
+	if (net == caller ||
+	    netlink_ns_capable(skb, net->user_ns, CAP_NET_ADMIN))
+		return 0;
+	NL_SET_ERR_MSG(extack,
+		       "reading another netns needs CAP_NET_ADMIN over it");
+	return -EPERM;
+}
+
+static struct net *tsor_nl_get_readable_net(struct sk_buff *skb,
+					    struct genl_info *info)
+{
+	struct net *caller = genl_info_net(info);
+	struct net *net;
+	int err;
+
+	net = tsor_nl_get_net(info->attrs, caller, info->extack);
+	if (IS_ERR(net))
+		return net;
+	err = tsor_nl_may_read(skb, caller, net, info->extack);
+	if (err) {
+		put_net(net);
+		return ERR_PTR(err);
+	}
+	return net;
+}
+
+/* Message builders */
+
+static int tsor_nl_put_netns(struct sk_buff *msg, struct net *caller,
+			     struct tsor_net *tn)
+{
+	if (nla_put_u32(msg, TSOR_ATTR_NETNS_INUM, tn->net->ns.inum) ||
+	    nla_put_s32(msg, TSOR_ATTR_NETNS_NSID,
+			peernet2id(caller, tn->net)) ||
+	    nla_put_u8(msg, TSOR_ATTR_ENABLED, READ_ONCE(tn->enabled)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int tsor_nl_put_stats(struct sk_buff *msg,
+			     const struct tsor_stats __percpu *stats)
+{
+	u64 val[__TSOR_STAT_MAX];
+	struct nlattr *all, *one;
+	int i;
+
+	tsor_stats_sum(stats, val);
+	all = nla_nest_start(msg, TSOR_ATTR_STATS);
+	if (!all)
+		return -EMSGSIZE;
+	for (i = 0; i < __TSOR_STAT_MAX; i++) {
+		one = nla_nest_start(msg, TSOR_ATTR_STAT);
+		if (!one ||
+		    nla_put_u32(msg, TSOR_STAT_ATTR_ID, i) ||
+		    nla_put_string(msg, TSOR_STAT_ATTR_NAME, tsor_stat_name(i)) ||
+		    nla_put_u64_64bit(msg, TSOR_STAT_ATTR_VALUE, val[i],
+				      TSOR_STAT_ATTR_PAD)) {
+			nla_nest_cancel(msg, all);
+			return -EMSGSIZE;
+		}
+		nla_nest_end(msg, one);
+	}
+	nla_nest_end(msg, all);
+	return 0;
+}
+
+/* What one namespace's reply carries, per command. */
+static int tsor_nl_put_net_reply(struct sk_buff *msg, u8 cmd,
+				 struct net *caller, struct tsor_net *tn)
+{
+	int err = tsor_nl_put_netns(msg, caller, tn);
+
+	if (!err && cmd == TSOR_CMD_STATS_GET)
+		err = tsor_nl_put_stats(msg, tn->stats);
+	return err;
+}
+
+/* A reply to a doit request, built by @fill. */
+static int tsor_nl_reply(struct genl_info *info,
+			 int (*fill)(struct sk_buff *msg, void *arg), void *arg)
+{
+	struct sk_buff *msg;
+	void *hdr;
+	int err;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &tsor_genl_family, 0,
+				info->genlhdr->cmd);
+	if (!hdr) {
+		err = -EMSGSIZE;
+		goto out_free;
+	}
+	err = fill(msg, arg);
+	if (err)
+		goto out_free;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+out_free:
+	nlmsg_free(msg);
+	return err;
+}
+
+/* Commands */
+
+static int tsor_nl_fill_version(struct sk_buff *msg, void *arg)
+{
+	if (nla_put_string(msg, TSOR_ATTR_VERSION, TSOR_VERSION) ||
+	    nla_put_u32(msg, TSOR_ATTR_FEATURES,
+			TSOR_FEATURE_TAKEOVER | TSOR_FEATURE_IPV6) ||
+	    nla_put_u32(msg, TSOR_ATTR_PROTOCOL, TSOR_IPPROTO))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int tsor_nl_version_get(struct sk_buff *skb, struct genl_info *info)
+{
+	return tsor_nl_reply(info, tsor_nl_fill_version, NULL);
+}
+
+struct tsor_nl_net_arg {
+	u8 cmd;
+	struct net *caller;
+	struct tsor_net *tn;
+};
+
+static int tsor_nl_fill_net(struct sk_buff *msg, void *arg)
+{
+	struct tsor_nl_net_arg *a = arg;
+
+	return tsor_nl_put_net_reply(msg, a->cmd, a->caller, a->tn);
+}
+
+static int tsor_nl_fill_global(struct sk_buff *msg, void *arg)
+{
+	return tsor_nl_put_stats(msg, tsor_stats_global());
+}
+
+/* NETNS_GET and STATS_GET of one namespace. */
+static int tsor_nl_net_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct tsor_nl_net_arg a = {
+		.cmd = info->genlhdr->cmd,
+		.caller = genl_info_net(info),
+	};
+	struct net *net;
+	int err;
+
+	if (info->attrs[TSOR_ATTR_GLOBAL]) {
+		if (info->attrs[TSOR_ATTR_NETNS_FD] ||
+		    info->attrs[TSOR_ATTR_NETNS_PID]) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    info->attrs[TSOR_ATTR_GLOBAL],
+					    "global stats take no netns selector");
+			return -EINVAL;
+		}
+		return tsor_nl_reply(info, tsor_nl_fill_global, NULL);
+	}
+
+	net = tsor_nl_get_readable_net(skb, info);
+	if (IS_ERR(net))
+		return PTR_ERR(net);
+	a.tn = tsor_net(net);
+	err = tsor_nl_reply(info, tsor_nl_fill_net, &a);
+	put_net(net);
+	return err;
+}
+
+static int tsor_nl_netns_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net *net;
+
+	if (GENL_REQ_ATTR_CHECK(info, TSOR_ATTR_ENABLED)) {
+		NL_SET_ERR_MSG(info->extack, "missing the enabled attribute");
+		return -EINVAL;
+	}
+	net = tsor_nl_get_net(info->attrs, genl_info_net(info), info->extack);
+	if (IS_ERR(net))
+		return PTR_ERR(net);
+	tsor_net_set_enabled(tsor_net(net),
+			     nla_get_u8(info->attrs[TSOR_ATTR_ENABLED]));
+	put_net(net);
+	return 0;
+}
+
+struct tsor_nl_dump_arg {
+	u8 cmd;
+	struct sk_buff *skb;
+	struct netlink_callback *cb;
+	struct net *caller;
+	bool privileged;
+};
+
+static int tsor_nl_dump_one(struct tsor_net *tn, void *arg)
+{
+	struct tsor_nl_dump_arg *a = arg;
+	void *hdr;
+
+	/* Unprivileged callers see only their own namespace. */
+	if (!a->privileged && tn->net != a->caller)
+		return 0;
+
+	hdr = genlmsg_put(a->skb, NETLINK_CB(a->cb->skb).portid,
+			  a->cb->nlh->nlmsg_seq, &tsor_genl_family,
+			  NLM_F_MULTI, a->cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (tsor_nl_put_net_reply(a->skb, a->cmd, a->caller, tn)) {
+		genlmsg_cancel(a->skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(a->skb, hdr);
+	return 0;
+}
+
+/* NETNS_GET and STATS_GET dumps: every enabled namespace. */
+static int tsor_nl_net_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
+	struct tsor_nl_dump_arg a = {
+		.cmd = info->op.cmd,
+		.skb = skb,
+		.cb = cb,
+		.caller = sock_net(cb->skb->sk),
+		.privileged = netlink_capable(cb->skb, CAP_NET_ADMIN),
+	};
+	struct nlattr **attrs = info->attrs;
+	bool selector = attrs[TSOR_ATTR_NETNS_FD] || attrs[TSOR_ATTR_NETNS_PID];
+
+	/* Only the stats policy reaches as far as the GLOBAL attribute. */
+	if (a.cmd == TSOR_CMD_STATS_GET && attrs[TSOR_ATTR_GLOBAL])
+		selector = true;
+	if (selector) {
+		NL_SET_ERR_MSG(cb->extack,
+			       "a dump lists every namespace: drop the selector");
+		return -EINVAL;
+	}
+
+	cb->args[0] += tsor_net_walk_enabled(cb->args[0], tsor_nl_dump_one,
+						 &a);
+	return skb->len;
+}
+
+/* Commands defined by the uapi whose implementation arrives with the data path. */
+static int tsor_nl_unsupported(struct sk_buff *skb, struct genl_info *info)
+{
+	NL_SET_ERR_MSG(info->extack,
+		       "this tsor module has no RDMA data path yet");
+	return -EOPNOTSUPP;
+}
+
+static int tsor_nl_dump_unsupported_start(struct netlink_callback *cb)
+{
+	NL_SET_ERR_MSG(cb->extack,
+		       "this tsor module has no RDMA data path yet");
+	return -EOPNOTSUPP;
+}
+
+static int tsor_nl_dump_unsupported(struct sk_buff *skb,
+				    struct netlink_callback *cb)
+{
+	return -EOPNOTSUPP;
+}
+
+#define TSOR_OP_UNSUPPORTED_DUMP(_cmd)				\
+	{							\
+		.cmd = (_cmd),					\
+		.start = tsor_nl_dump_unsupported_start,	\
+		.dumpit = tsor_nl_dump_unsupported,		\
+	}
+
+static const struct genl_ops tsor_genl_ops[] = {
+	{
+		.cmd = TSOR_CMD_VERSION_GET,
+		.doit = tsor_nl_version_get,
+	},
+	{
+		.cmd = TSOR_CMD_NETNS_GET,
+		.doit = tsor_nl_net_get,
+		.dumpit = tsor_nl_net_dump,
+		.policy = tsor_netns_get_policy,
+		.maxattr = TSOR_ATTR_NETNS_PID,
+	},
+	{
+		.cmd = TSOR_CMD_NETNS_SET,
+		.doit = tsor_nl_netns_set,
+		.flags = GENL_ADMIN_PERM,
+		.policy = tsor_netns_set_policy,
+		.maxattr = TSOR_ATTR_ENABLED,
+	},
+	{
+		.cmd = TSOR_CMD_STATS_GET,
+		.doit = tsor_nl_net_get,
+		.dumpit = tsor_nl_net_dump,
+		.policy = tsor_stats_policy,
+		.maxattr = TSOR_ATTR_GLOBAL,
+	},
+	{
+		.cmd = TSOR_CMD_PEER_ADD,
+		.doit = tsor_nl_unsupported,
+		.flags = GENL_ADMIN_PERM,
+		.policy = tsor_peer_policy,
+		.maxattr = TSOR_ATTR_PEER,
+	},
+	{
+		.cmd = TSOR_CMD_PEER_DEL,
+		.doit = tsor_nl_unsupported,
+		.flags = GENL_ADMIN_PERM,
+		.policy = tsor_peer_policy,
+		.maxattr = TSOR_ATTR_PEER,
+	},
+	TSOR_OP_UNSUPPORTED_DUMP(TSOR_CMD_PEER_GET),
+	{
+		.cmd = TSOR_CMD_PEER_REPLACE,
+		.doit = tsor_nl_unsupported,
+		.flags = GENL_ADMIN_PERM,
+		.policy = tsor_peer_policy,
+		.maxattr = TSOR_ATTR_PEER,
+	},
+	TSOR_OP_UNSUPPORTED_DUMP(TSOR_CMD_CONN_GET),
+	TSOR_OP_UNSUPPORTED_DUMP(TSOR_CMD_LINK_GET),
+	{
+		.cmd = TSOR_CMD_DEV_GET,
+		.doit = tsor_nl_unsupported,
+	},
+	{
+		.cmd = TSOR_CMD_DEV_SET,
+		.doit = tsor_nl_unsupported,
+		.flags = GENL_ADMIN_PERM,
+		.policy = tsor_dev_policy,
+		.maxattr = TSOR_ATTR_DEV,
+	},
+};
+
+static struct genl_family tsor_genl_family = {
+	.name = TSOR_GENL_NAME,
+	.version = TSOR_GENL_VERSION,
+	.netnsok = true,
+	.parallel_ops = true,
+	.module = THIS_MODULE,
+	.ops = tsor_genl_ops,
+	.n_ops = ARRAY_SIZE(tsor_genl_ops),
+	.resv_start_op = 0,	/* validate every command strictly */
+};
+
+int tsor_netlink_init(void)
+{
+	return genl_register_family(&tsor_genl_family);
+}
+
+void tsor_netlink_exit(void)
+{
+	genl_unregister_family(&tsor_genl_family);
+}
