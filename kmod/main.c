@@ -37,6 +37,7 @@ static int __init tsor_init(void)
 
 out_netlink:
 	tsor_netlink_exit();
+	tsor_peer_exit();
 out_sock:
 	tsor_sock_exit();
 out_pernet:
@@ -50,6 +51,7 @@ static void __exit tsor_exit(void)
 {
 	tsor_hook_exit();
 	tsor_netlink_exit();
+	tsor_peer_exit();
 	tsor_sock_exit();
 	tsor_pernet_exit();
 	tsor_stats_exit();

@@ -220,7 +220,8 @@ static int tsor_nl_fill_version(struct sk_buff *msg, void *arg)
 {
 	if (nla_put_string(msg, TSOR_ATTR_VERSION, TSOR_VERSION) ||
 	    nla_put_u32(msg, TSOR_ATTR_FEATURES,
-			TSOR_FEATURE_TAKEOVER | TSOR_FEATURE_IPV6) ||
+			TSOR_FEATURE_TAKEOVER | TSOR_FEATURE_IPV6 |
+			TSOR_FEATURE_PEERS) ||
 	    nla_put_u32(msg, TSOR_ATTR_PROTOCOL, TSOR_IPPROTO))
 		return -EMSGSIZE;
 	return 0;
@@ -354,6 +355,141 @@ static int tsor_nl_net_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
+/* Peer table */
+
+static void tsor_nl_get_addr(const struct nlattr *attr, struct tsor_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = nla_len(attr) == sizeof(struct in_addr) ? AF_INET : AF_INET6;
+	nla_memcpy(a->raw, attr, sizeof(a->raw));
+}
+
+static int tsor_nl_parse_peer(const struct nlattr *nest, bool need_node,
+			      struct tsor_peer *p,
+			      struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[TSOR_PEER_ATTR_MAX + 1];
+	int err;
+
+	err = nla_parse_nested(tb, TSOR_PEER_ATTR_MAX, nest,
+			       tsor_peer_attr_policy, extack);
+	if (err)
+		return err;
+	if (NL_REQ_ATTR_CHECK(extack, nest, tb, TSOR_PEER_ATTR_PREFIX) ||
+	    NL_REQ_ATTR_CHECK(extack, nest, tb, TSOR_PEER_ATTR_PREFIXLEN) ||
+	    (need_node &&
+	     NL_REQ_ATTR_CHECK(extack, nest, tb, TSOR_PEER_ATTR_NODE))) {
+		NL_SET_ERR_MSG(extack,
+			       "a peer needs a prefix, its length and (to add) a node");
+		return -EINVAL;
+	}
+	memset(p, 0, sizeof(*p));
+	tsor_nl_get_addr(tb[TSOR_PEER_ATTR_PREFIX], &p->prefix);
+	p->prefixlen = nla_get_u8(tb[TSOR_PEER_ATTR_PREFIXLEN]);
+	if (tb[TSOR_PEER_ATTR_NODE])
+		tsor_nl_get_addr(tb[TSOR_PEER_ATTR_NODE], &p->node);
+	return tsor_peer_validate(p, extack);
+}
+
+static int tsor_nl_peer_one(struct genl_info *info, bool need_node,
+			    struct tsor_peer *p)
+{
+	if (GENL_REQ_ATTR_CHECK(info, TSOR_ATTR_PEER)) {
+		NL_SET_ERR_MSG(info->extack, "missing the peer attribute");
+		return -EINVAL;
+	}
+	return tsor_nl_parse_peer(info->attrs[TSOR_ATTR_PEER], need_node, p,
+				  info->extack);
+}
+
+static int tsor_nl_peer_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct tsor_peer p;
+	int err;
+
+	err = tsor_nl_peer_one(info, true, &p);
+	return err ? err : tsor_peer_add(&p, info->extack);
+}
+
+static int tsor_nl_peer_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct tsor_peer p;
+	int err;
+
+	err = tsor_nl_peer_one(info, false, &p);
+	return err ? err : tsor_peer_del(&p, info->extack);
+}
+
+/* Every TSOR_ATTR_PEER in the message, all valid, or nothing changes. */
+static int tsor_nl_peer_replace(struct sk_buff *skb, struct genl_info *info)
+{
+	const struct nlattr *attr;
+	struct tsor_peer *peers;
+	unsigned int n = 0;
+	int rem, err;
+
+	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem)
+		n += nla_type(attr) == TSOR_ATTR_PEER;
+	if (n > TSOR_PEER_MAX) {
+		NL_SET_ERR_MSG(info->extack, "more peers than the table holds");
+		return -E2BIG;
+	}
+	peers = kvcalloc(n, sizeof(*peers), GFP_KERNEL);
+	if (n && !peers)
+		return -ENOMEM;
+	n = 0;
+	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(attr) != TSOR_ATTR_PEER)
+			continue;
+		err = tsor_nl_parse_peer(attr, true, &peers[n++], info->extack);
+		if (err)
+			goto out;
+	}
+	err = tsor_peer_replace(peers, n, info->extack);
+out:
+	kvfree(peers);
+	return err;
+}
+
+static int tsor_nl_put_addr(struct sk_buff *msg, int type,
+			    const struct tsor_addr *a)
+{
+	return nla_put(msg, type, a->family == AF_INET ?
+		       sizeof(struct in_addr) : sizeof(struct in6_addr), a->raw);
+}
+
+static int tsor_nl_dump_peer(const struct tsor_peer *p, void *arg)
+{
+	struct tsor_nl_dump_arg *a = arg;
+	struct nlattr *nest;
+	void *hdr;
+
+	hdr = genlmsg_put(a->skb, NETLINK_CB(a->cb->skb).portid,
+			  a->cb->nlh->nlmsg_seq, &tsor_genl_family,
+			  NLM_F_MULTI, TSOR_CMD_PEER_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	nest = nla_nest_start(a->skb, TSOR_ATTR_PEER);
+	if (!nest ||
+	    tsor_nl_put_addr(a->skb, TSOR_PEER_ATTR_PREFIX, &p->prefix) ||
+	    nla_put_u8(a->skb, TSOR_PEER_ATTR_PREFIXLEN, p->prefixlen) ||
+	    tsor_nl_put_addr(a->skb, TSOR_PEER_ATTR_NODE, &p->node)) {
+		genlmsg_cancel(a->skb, hdr);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(a->skb, nest);
+	genlmsg_end(a->skb, hdr);
+	return 0;
+}
+
+static int tsor_nl_peer_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct tsor_nl_dump_arg a = { .skb = skb, .cb = cb };
+
+	cb->args[0] += tsor_peer_walk(cb->args[0], tsor_nl_dump_peer, &a);
+	return skb->len;
+}
+
 /* Commands defined by the uapi whose implementation arrives with the data path. */
 static int tsor_nl_unsupported(struct sk_buff *skb, struct genl_info *info)
 {
@@ -410,22 +546,25 @@ static const struct genl_ops tsor_genl_ops[] = {
 	},
 	{
 		.cmd = TSOR_CMD_PEER_ADD,
-		.doit = tsor_nl_unsupported,
+		.doit = tsor_nl_peer_add,
 		.flags = GENL_ADMIN_PERM,
 		.policy = tsor_peer_policy,
 		.maxattr = TSOR_ATTR_PEER,
 	},
 	{
 		.cmd = TSOR_CMD_PEER_DEL,
-		.doit = tsor_nl_unsupported,
+		.doit = tsor_nl_peer_del,
 		.flags = GENL_ADMIN_PERM,
 		.policy = tsor_peer_policy,
 		.maxattr = TSOR_ATTR_PEER,
 	},
-	TSOR_OP_UNSUPPORTED_DUMP(TSOR_CMD_PEER_GET),
+	{
+		.cmd = TSOR_CMD_PEER_GET,
+		.dumpit = tsor_nl_peer_dump,
+	},
 	{
 		.cmd = TSOR_CMD_PEER_REPLACE,
-		.doit = tsor_nl_unsupported,
+		.doit = tsor_nl_peer_replace,
 		.flags = GENL_ADMIN_PERM,
 		.policy = tsor_peer_policy,
 		.maxattr = TSOR_ATTR_PEER,

@@ -13,6 +13,7 @@
 #include <linux/percpu.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
+#include <linux/netlink.h>
 #include <linux/tsor.h>
 
 #define TSOR_VERSION	"0.1.0"
@@ -72,6 +73,34 @@ static inline void tsor_stat_inc(struct tsor_net *tn, enum tsor_stat id)
 /* sock.c */
 int tsor_sock_init(void);
 void tsor_sock_exit(void);
+
+/* An IPv4 or IPv6 address; unused bytes are zero so memcmp() compares. */
+struct tsor_addr {
+	u8 family;		/* AF_INET or AF_INET6 */
+	u8 raw[16];		/* network order; IPv4 uses the first 4 */
+};
+
+/* One peer-table route: pods in prefix/prefixlen live on node. */
+struct tsor_peer {
+	struct tsor_addr prefix;
+	struct tsor_addr node;
+	u8 prefixlen;
+};
+
+/* A cluster has a CIDR per node; this leaves room for very large ones. */
+#define TSOR_PEER_MAX	4096
+
+/* peer.c */
+int tsor_peer_validate(const struct tsor_peer *p,
+		       struct netlink_ext_ack *extack);
+int tsor_peer_add(const struct tsor_peer *p, struct netlink_ext_ack *extack);
+int tsor_peer_del(const struct tsor_peer *p, struct netlink_ext_ack *extack);
+int tsor_peer_replace(const struct tsor_peer *p, unsigned int len,
+		      struct netlink_ext_ack *extack);
+bool tsor_peer_lookup(const struct tsor_addr *pod, struct tsor_addr *node);
+int tsor_peer_walk(long skip, int visit(const struct tsor_peer *p, void *arg),
+		   void *arg);
+void tsor_peer_exit(void);
 
 /* hook.c */
 int tsor_hook_init(void);

@@ -51,8 +51,11 @@ reject "pid that does not exist" 3 "no process" \
 reject "dump with a selector" 22 "selector" --dump NETNS_GET NETNS_PID:u32:1
 reject "global stats with a selector" 22 "selector" \
 	STATS_GET GLOBAL:flag: NETNS_PID:u32:1
-reject "peer table is not implemented yet" 95 "data path" PEER_ADD \
-	"PEER:nest:[PREFIX:bin:0a000000,PREFIXLEN:u8:8,NODE:bin:c0a80001]"
+reject "connection dump is not implemented yet" 95 "data path" --dump CONN_GET
+reject "peer without a node" 22 "node" PEER_ADD \
+	"PEER:nest:[PREFIX:bin:0a000000,PREFIXLEN:u8:8]"
+reject "peer prefix longer than its address" 22 "longer" PEER_ADD \
+	"PEER:nest:[PREFIX:bin:0a000000,PREFIXLEN:u8:33,NODE:bin:c0a80001]"
 
 check "a well-formed request is accepted" "$NLRAW" NETNS_SET ENABLED:u8:1 \
 	NETNS_FD:u32:fd:/run/netns/pod_b
@@ -82,8 +85,8 @@ check_eq "unknown object: exit 2" 2 "$(cli_rc frobnicate)"
 check_eq "unknown command: exit 2" 2 "$(cli_rc netns frobnicate)"
 check_eq "bad pid: exit 2" 2 "$(cli_rc netns enable pid abc)"
 check_eq "CIDR with host bits: exit 2" 2 "$(cli_rc peer add 10.0.0.1/8 via 192.168.0.1)"
-check_eq "kernel refusal: exit 1" 1 "$(cli_rc peer add 10.0.0.0/8 via 192.168.0.1)"
-check_match "kernel's reason is printed" "data path" \
-	"$("$TSORCTL" peer add 10.0.0.0/8 via 192.168.0.1 2>&1)"
+check_eq "kernel refusal: exit 1" 1 "$(cli_rc peer del 10.99.0.0/16)"
+check_match "kernel's reason is printed" "no such prefix" \
+	"$("$TSORCTL" peer del 10.99.0.0/16 2>&1)"
 check "JSON output parses" sh -c "'$TSORCTL' -j stats show global | jq -e .stats.sock_created"
 delpods
