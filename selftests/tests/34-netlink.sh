@@ -59,7 +59,7 @@ reject "peer prefix longer than its address" 22 "longer" PEER_ADD \
 
 check "a well-formed request is accepted" "$NLRAW" NETNS_SET ENABLED:u8:1 \
 	NETNS_FD:u32:fd:/run/netns/pod_b
-check_eq "and takes effect" true "$("$TSORCTL" -j netns show pod_b | jq -r '.[0].enabled // .enabled')"
+check_eq "and takes effect" true "$("$TSORCTL" -j netns show pod_b | jq -r '.[0].enabled')"
 "$TSORCTL" netns disable pod_b
 
 # Unprivileged callers: nobody, and root of a fresh user namespace.
