@@ -68,8 +68,9 @@ wait_listen() {
 	return 1
 }
 
+# digests KEY LOG: the per-connection SHA-256 values an end printed, sorted.
 digests() {
-	grep -o "$1=[0-9a-f]*" "$2" | sort
+	grep -o "$1=[0-9a-f]*" "$2" | cut -d= -f2 | sort
 }
 
 # stream SERVER_NS CLIENT_NS PORT SERVER_ADDR [tsor_stream options...]
