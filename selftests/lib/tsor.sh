@@ -58,11 +58,13 @@ inuse() {
 	ip netns exec "$1" awk -v p="$2" '$1 == p { print $3 }' /proc/net/protocols
 }
 
-# wait_listen NS PORT: until a listener is up (the guest is slow).
+# wait_listen NS PORT [COUNT]: until COUNT (1) listeners are up on PORT;
+# the emulated guest is slow to start programs.
 wait_listen() {
 	local i
 	for i in $(seq 100); do
-		ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+		[ "$(ip netns exec "$1" ss -Hltn "sport = :$2" | wc -l)" -ge "${3:-1}" ] &&
+			return 0
 		sleep 0.1
 	done
 	return 1
