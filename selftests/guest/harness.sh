@@ -1,0 +1,106 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# harness.sh [--timeout S] [--no-dmesg] [--no-plan] [TEST.sh...]
+#
+# Runs each test script (default: selftests/tests/*.sh, in order) as
+# 'bash TEST.sh' under a timeout (default 300 s each), and appends their TAP
+# to $TSOR_OUT/results.tap (TSOR_OUT: a new /tmp/tsor-out.* if unset) while
+# showing it.  A script that times out, or
+# exits non-zero without having failed a test, or runs no test, counts as
+# one more failure.  Then checks that dmesg shows no kernel problem, saving
+# it to $TSOR_OUT/dmesg.txt (--no-dmesg: skip that, for host-side checks),
+# and ends with '1..N' and 'N passed, N failed' (--no-plan: leave that to
+# the caller, who merges more TAP).  Exits non-zero on any failure.
+#
+# Meant for the guest (selftests/run.sh boots one to run it); run.sh also
+# runs the host-side checks with it.
+set -euo pipefail
+
+selftests=$(cd "$(dirname "$0")/.." && pwd -P)
+per_test=300 dmesg=1 plan=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--timeout) per_test=$2; shift 2 ;;
+	--no-dmesg) dmesg=0; shift ;;
+	--no-plan) plan=0; shift ;;
+	-h|--help) sed -n '4,/^set /s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--) shift; break ;;
+	-*) echo "harness.sh: unknown option $1" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+if [ $# -eq 0 ]; then
+	set -- "$selftests"/tests/*.sh
+fi
+
+if [ -z "${TSOR_OUT:-}" ]; then
+	TSOR_OUT=$(mktemp -d /tmp/tsor-out.XXXXXX)
+	export TSOR_OUT
+fi
+# shellcheck source=selftests/lib/tap.sh
+source "$selftests/lib/tap.sh"
+TAP_NAME=harness
+passed=0 failed=0
+
+# Report a point of the harness's own (ok/fail/skip ...) and count it.
+point() {
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+}
+
+run_test() {
+	local f=$1 name log rc points fails
+	name=$(basename "$(dirname "$f")")/$(basename "$f" .sh)
+	log=$(mktemp)
+	diag "$name"
+	# Non-TAP output becomes diagnostics, so results.tap stays TAP.
+	{
+		rc=0
+		timeout -k 10 "$per_test" bash "$f" </dev/null 2>&1 || rc=$?
+		echo "$rc" >"$log.rc"
+	} | sed -u -E '/^(ok|not ok) [0-9]|^#/!s/^/# /' | tee "$log"
+	rc=$(cat "$log.rc")
+	points=$(grep -cE '^(ok|not ok) [0-9]' "$log" || true)
+	fails=$(grep -c '^not ok ' "$log" || true)
+	rm -f "$log" "$log.rc"
+	passed=$((passed + points - fails))
+	failed=$((failed + fails))
+
+	TAP_NAME=$name
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		point fail "timed out after $per_test s"
+	elif [ "$rc" != 0 ] && [ "$fails" = 0 ]; then
+		point fail "exited with status $rc"
+	elif [ "$rc" != 0 ]; then
+		diag "$name exited with status $rc"
+	elif [ "$points" = 0 ]; then
+		point fail "ran no test"
+	fi
+	TAP_NAME=harness
+}
+
+main() {
+	local f problems
+	for f in "$@"; do
+		run_test "$f"
+	done
+	if [ $dmesg = 1 ]; then
+		dmesg >"$TSOR_OUT/dmesg.txt"
+		if problems=$(kernel_problems "$TSOR_OUT/dmesg.txt"); then
+			point fail "dmesg clean" "$problems"
+		else
+			point ok "dmesg clean"
+		fi
+	fi
+	if [ $plan = 1 ]; then
+		echo "1..$(cat "$TAP_COUNTER" 2>/dev/null || echo 0)"
+		echo "$passed passed, $failed failed"
+	fi
+	[ "$failed" = 0 ]
+}
+
+main "$@" | tee -a "$TSOR_OUT/results.tap"
