@@ -260,17 +260,6 @@ static int tsor_nl_net_get(struct sk_buff *skb, struct genl_info *info)
 	struct net *net;
 	int err;
 
-	if (info->attrs[TSOR_ATTR_GLOBAL]) {
-		if (info->attrs[TSOR_ATTR_NETNS_FD] ||
-		    info->attrs[TSOR_ATTR_NETNS_PID]) {
-			NL_SET_ERR_MSG_ATTR(info->extack,
-					    info->attrs[TSOR_ATTR_GLOBAL],
-					    "global stats take no netns selector");
-			return -EINVAL;
-		}
-		return tsor_nl_reply(info, tsor_nl_fill_global, NULL);
-	}
-
 	net = tsor_nl_get_readable_net(skb, info);
 	if (IS_ERR(net))
 		return PTR_ERR(net);
@@ -278,6 +267,21 @@ static int tsor_nl_net_get(struct sk_buff *skb, struct genl_info *info)
 	err = tsor_nl_reply(info, tsor_nl_fill_net, &a);
 	put_net(net);
 	return err;
+}
+
+/* STATS_GET: the module's totals with GLOBAL, else one namespace's. */
+static int tsor_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *global = info->attrs[TSOR_ATTR_GLOBAL];
+
+	if (!global)
+		return tsor_nl_net_get(skb, info);
+	if (info->attrs[TSOR_ATTR_NETNS_FD] || info->attrs[TSOR_ATTR_NETNS_PID]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, global,
+				    "global stats take no netns selector");
+		return -EINVAL;
+	}
+	return tsor_nl_reply(info, tsor_nl_fill_global, NULL);
 }
 
 static int tsor_nl_netns_set(struct sk_buff *skb, struct genl_info *info)
@@ -498,23 +502,18 @@ static int tsor_nl_unsupported(struct sk_buff *skb, struct genl_info *info)
 	return -EOPNOTSUPP;
 }
 
-static int tsor_nl_dump_unsupported_start(struct netlink_callback *cb)
+/* In 6.1 only the dump callback itself can attach an extack message. */
+static int tsor_nl_dump_unsupported(struct sk_buff *skb,
+				    struct netlink_callback *cb)
 {
 	NL_SET_ERR_MSG(cb->extack,
 		       "this tsor module has no RDMA data path yet");
 	return -EOPNOTSUPP;
 }
 
-static int tsor_nl_dump_unsupported(struct sk_buff *skb,
-				    struct netlink_callback *cb)
-{
-	return -EOPNOTSUPP;
-}
-
 #define TSOR_OP_UNSUPPORTED_DUMP(_cmd)				\
 	{							\
 		.cmd = (_cmd),					\
-		.start = tsor_nl_dump_unsupported_start,	\
 		.dumpit = tsor_nl_dump_unsupported,		\
 	}
 
@@ -539,7 +538,7 @@ static const struct genl_ops tsor_genl_ops[] = {
 	},
 	{
 		.cmd = TSOR_CMD_STATS_GET,
-		.doit = tsor_nl_net_get,
+		.doit = tsor_nl_stats_get,
 		.dumpit = tsor_nl_net_dump,
 		.policy = tsor_stats_policy,
 		.maxattr = TSOR_ATTR_GLOBAL,

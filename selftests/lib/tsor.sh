@@ -46,8 +46,8 @@ delpods() {
 	ip netns del pod_b 2>/dev/null || true
 }
 
-# stat NS NAME: one counter of a namespace ("global" for the module's).
-stat() {
+# counter NS NAME: one counter of a namespace ("global" for the module's).
+counter() {
 	local scope=(netns "$1")
 	[ "$1" = global ] && scope=(global)
 	"$TSORCTL" -j stats show "${scope[@]}" | jq -er ".stats.$2"

@@ -10,16 +10,16 @@ mkpods
 
 for fam in 4 6; do
 	opt=(); [ $fam = 6 ] && opt=(-6)
-	a0=$(stat pod_a sock_created) b0=$(stat pod_b sock_created) g0=$(stat global sock_created)
+	a0=$(counter pod_a sock_created) b0=$(counter pod_b sock_created) g0=$(counter global sock_created)
 	check_match "IPv$fam socket in an enabled netns says SO_PROTOCOL 6" "proto=6" \
 		"$(ip netns exec pod_a "$STREAM" sockinfo "${opt[@]}")"
 	check_eq "IPv$fam socket in an enabled netns is taken over" $((a0 + 1)) \
-		"$(stat pod_a sock_created)"
-	check_eq "the global counter follows" $((g0 + 1)) "$(stat global sock_created)"
+		"$(counter pod_a sock_created)"
+	check_eq "the global counter follows" $((g0 + 1)) "$(counter global sock_created)"
 	check_match "IPv$fam socket in a disabled netns says SO_PROTOCOL 6" "proto=6" \
 		"$(ip netns exec pod_b "$STREAM" sockinfo "${opt[@]}")"
 	check_eq "IPv$fam socket in a disabled netns is not taken over" "$b0" \
-		"$(stat pod_b sock_created)"
+		"$(counter pod_b sock_created)"
 done
 
 # /proc/net/protocols counts hashed sockets per namespace and protocol: a
@@ -36,19 +36,19 @@ check_eq "pod_a: IPv6 listener counted as TSORv6" 1 "$(inuse pod_a TSORv6)"
 check_eq "pod_a: no plain TCP socket" 0 "$(inuse pod_a TCP)"
 check_eq "pod_b: listeners counted as TCP" 1 "$(inuse pod_b TCP)"
 check_eq "pod_b: no TSOR socket" 0 "$(inuse pod_b TSOR)"
-check_eq "pod_a: two tsor sockets alive" 2 "$(stat pod_a sock_active)"
+check_eq "pod_a: two tsor sockets alive" 2 "$(counter pod_a sock_active)"
 kill $(jobs -p); wait
 
 # Asking for the private protocol directly is only honoured where enabled.
-r0=$(stat pod_b sock_refused)
+r0=$(counter pod_b sock_refused)
 check_match "protocol 253 refused in a disabled netns" "errno=93 " \
 	"$(ip netns exec pod_b "$STREAM" sockinfo --proto 253 2>&1)"
-check_eq "the refusal is counted" $((r0 + 1)) "$(stat pod_b sock_refused)"
+check_eq "the refusal is counted" $((r0 + 1)) "$(counter pod_b sock_refused)"
 check_match "protocol 253 in an enabled netns reports TCP" "proto=6" \
 	"$(ip netns exec pod_a "$STREAM" sockinfo --proto 253)"
 check_match "explicit IPPROTO_TCP is taken over too" "proto=6" \
 	"$(ip netns exec pod_a "$STREAM" sockinfo --proto 6)"
-check_eq "sock_active returns to zero once all are closed" 0 "$(stat pod_a sock_active)"
+check_eq "sock_active returns to zero once all are closed" 0 "$(counter pod_a sock_active)"
 
 # Addresses are the real ones: the client's local end is the server's peer.
 "$TSORCTL" netns enable pod_b

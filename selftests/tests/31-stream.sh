@@ -18,17 +18,17 @@ run() {
 	local desc=$1; shift
 	port=$((port + 1))
 	local tx0 rx0 acc0
-	tx0=$(stat pod_a tcp_tx_bytes) rx0=$(stat pod_a tcp_rx_bytes)
-	acc0=$(stat pod_b sock_accepted)
+	tx0=$(counter pod_a tcp_tx_bytes) rx0=$(counter pod_a tcp_rx_bytes)
+	acc0=$(counter pod_b sock_accepted)
 	TSOR_KEEP_LOGS=1 check "$desc" stream pod_b pod_a $port "$@" || return
 	local cli=$TSOR_OUT/stream.$$.cli conns
 	conns=$(grep -c 'conn=' "$cli")
 	check_eq "$desc: tcp_tx_bytes counts what the client sent" \
-		$((tx0 + $(total sent "$cli"))) "$(stat pod_a tcp_tx_bytes)"
+		$((tx0 + $(total sent "$cli"))) "$(counter pod_a tcp_tx_bytes)"
 	check_eq "$desc: tcp_rx_bytes counts what the client received" \
-		$((rx0 + $(total recv "$cli"))) "$(stat pod_a tcp_rx_bytes)"
+		$((rx0 + $(total recv "$cli"))) "$(counter pod_a tcp_rx_bytes)"
 	check_eq "$desc: every accepted socket was taken over" \
-		$((acc0 + conns)) "$(stat pod_b sock_accepted)"
+		$((acc0 + conns)) "$(counter pod_b sock_accepted)"
 	rm -f "$TSOR_OUT"/stream.$$.*
 }
 
@@ -48,9 +48,9 @@ check "TCP_ULP is refused on a tsor socket" \
 	stream pod_b pod_a 7199 "$B4" -n 1K --expect-ulp-refused
 
 for i in $(seq 100); do
-	[ "$(stat pod_a sock_active)$(stat pod_b sock_active)" = 00 ] && break
+	[ "$(counter pod_a sock_active)$(counter pod_b sock_active)" = 00 ] && break
 	sleep 0.1
 done
-check_eq "no tsor socket is left in pod_a" 0 "$(stat pod_a sock_active)"
-check_eq "no tsor socket is left in pod_b" 0 "$(stat pod_b sock_active)"
+check_eq "no tsor socket is left in pod_a" 0 "$(counter pod_a sock_active)"
+check_eq "no tsor socket is left in pod_b" 0 "$(counter pod_b sock_active)"
 delpods

@@ -26,7 +26,7 @@ ip netns exec pod_b "$STREAM" server -p 7302 -n 64M --timeout 120 >/dev/null 2>&
 wait_listen pod_b 7302
 ip netns exec pod_a "$STREAM" client -a $B4 -p 7302 -n 64M --timeout 120 >/dev/null 2>&1 &
 sleep 1
-check_ge "tsor sockets are alive mid-transfer" 1 "$(stat global sock_active)"
+check_ge "tsor sockets are alive mid-transfer" 1 "$(counter global sock_active)"
 kill -9 %1 %2 2>/dev/null; wait
 check "delete both namespaces while enabled" delpods
 for i in $(seq 100); do
