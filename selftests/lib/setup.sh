@@ -131,10 +131,11 @@ tsor_setup_guest_kernel() {
 
 # PID 1 of the guest, run by busybox sh.  It mounts the host's root read-only
 # and the run's output directory read-write at its own path (its location
-# and the command come from $TSOR_OUT/.guest/, written by boot.sh), chroots
-# there to run the command, records its status and powers off.  It stays PID
-# 1 outside the chroot, so the kernel's request_module() helper also runs
-# outside and must chroot itself: /bin/tsor-modprobe.
+# and the command come from $TSOR_OUT/.guest/, written by boot.sh), then
+# switch_roots there to run the command, record its status and power off.
+# switch_root, not chroot: the kernel refuses user namespaces to chrooted
+# tasks, and PID 1 shares its root with kthreadd, so the kernel's own
+# request_module() helper then runs in the host's root as well.
 tsor_guest_init() {
 	cat <<'EOF'
 #!/bin/sh
@@ -178,25 +179,22 @@ mkdir -p "/newroot$TSOR_OUT" && mount --move /out "/newroot$TSOR_OUT" ||
 	fatal "mount $TSOR_OUT"
 hostname tsor-guest
 ip link set lo up
-echo "$GUEST_MODROOT" > /etc/tsor-modroot
-echo /bin/tsor-modprobe > /proc/sys/kernel/modprobe
+# The host has no /lib/modules: point modprobe at the unpacked guest tree.
+printf '#!/bin/sh\nexec /sbin/modprobe -d "%s" "$@"\n' "$GUEST_MODROOT" \
+	>/newroot/run/tsor-modprobe
+chmod 755 /newroot/run/tsor-modprobe
+echo /run/tsor-modprobe > /proc/sys/kernel/modprobe
 echo "tsor-guest: running the command"
-chroot /newroot /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+exec switch_root /newroot /usr/bin/env -i \
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	HOME=/tmp TERM=dumb LANG=C.UTF-8 REPO="$REPO" TSOR_OUT="$TSOR_OUT" \
-	ABI="$ABI" GUEST_MODROOT="$GUEST_MODROOT" \
-	/bin/bash -c 'cd "$REPO" && exec /bin/bash "$TSOR_OUT/.guest/cmd"' </dev/null
+	ABI="$ABI" GUEST_MODROOT="$GUEST_MODROOT" /bin/bash -c '
+cd "$REPO" && /bin/bash "$TSOR_OUT/.guest/cmd" </dev/null
 st=$?
-echo "$st" > "/newroot$TSOR_OUT/.guest/status"
+echo "$st" > "$TSOR_OUT/.guest/status"
 echo "tsor-guest: the command exited with status $st"
 sync
-poweroff -f
-EOF
-}
-
-tsor_guest_modprobe() {
-	cat <<'EOF'
-#!/bin/sh
-exec chroot /newroot /sbin/modprobe -d "$(cat /etc/tsor-modroot)" "$@"
+exec /bin/busybox poweroff -f'
 EOF
 }
 
@@ -217,7 +215,7 @@ tsor_setup_initramfs() {
 	GUEST_INITRD=$GUEST_DIR/initramfs.cpio.gz
 	export GUEST_INITRD
 	mods=$(tsor_initramfs_modules) || return 1
-	stamp=$( { tsor_guest_init; tsor_guest_modprobe; echo "$mods"
+	stamp=$( { tsor_guest_init; echo "$mods"
 		   sha256sum /bin/busybox "$GUEST_MODROOT/lib/modules/$ABI/modules.dep"
 		 } | sha256sum)
 	[ -f "$GUEST_INITRD" ] && [ "$(cat "$GUEST_INITRD.stamp" 2>/dev/null)" = "$stamp" ] &&
@@ -229,8 +227,7 @@ tsor_setup_initramfs() {
 	cp /bin/busybox "$work/bin/" || { rm -rf "$work"; return 1; }
 	ln -s busybox "$work/bin/sh"
 	tsor_guest_init >"$work/init"
-	tsor_guest_modprobe >"$work/bin/tsor-modprobe"
-	chmod 755 "$work/init" "$work/bin/tsor-modprobe"
+	chmod 755 "$work/init"
 	# Numbered so that the init's glob loads them in dependency order;
 	# busybox insmod wants them uncompressed.
 	for m in $mods; do

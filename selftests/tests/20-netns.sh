@@ -25,6 +25,12 @@ check "enabling twice is harmless" "$TSORCTL" netns enable pod_a
 check_eq "still listed once" 1 "$("$TSORCTL" -j netns show | jq length)"
 
 ip netns exec pod_b sleep 60 & sleeper=$!
+# $! exists before it has entered pod_b; a pid read too early is ours.
+for i in $(seq 50); do
+	[ "$(readlink /proc/$sleeper/ns/net)" = "net:[$(stat -L -c %i /run/netns/pod_b)]" ] &&
+		break
+	sleep 0.1
+done
 check "enable by pid" "$TSORCTL" netns enable pid $sleeper
 check_eq "pod_b enabled through a pid" true "$(enabled pod_b)"
 kill $sleeper; wait $sleeper 2>/dev/null
