@@ -111,9 +111,9 @@ enum tsor_stat {
 	TSOR_STAT_SOCK_ACTIVE,		/* gauge: tsor sockets alive now */
 	TSOR_STAT_SOCK_REFUSED,		/* explicit protocol in a disabled netns */
 	TSOR_STAT_CONN_PAIRED,		/* connections moved off TCP */
-	TSOR_STAT_FALLBACK_FIRST,	/* one counter per enum tsor_fallback */
+	TSOR_STAT_FALLBACK_FIRST,	/* one per tsor_fallback but NONE */
 	TSOR_STAT_FALLBACK_LAST = TSOR_STAT_FALLBACK_FIRST +
-				  __TSOR_FALLBACK_MAX - 1,
+				  __TSOR_FALLBACK_MAX - 2,
 	TSOR_STAT_TCP_TX_BYTES,		/* payload carried by the TCP socket */
 	TSOR_STAT_TCP_RX_BYTES,
 	TSOR_STAT_RDMA_TX_BYTES,	/* payload carried over an RDMA link */
@@ -123,6 +123,10 @@ enum tsor_stat {
 
 	__TSOR_STAT_MAX
 };
+
+/* The counter of connections that fell back for @reason (not NONE). */
+#define TSOR_STAT_FALLBACK(reason) \
+	(TSOR_STAT_FALLBACK_FIRST + (reason) - TSOR_FALLBACK_PEER_UNKNOWN)
 
 /* A peer-table entry: pod CIDR -> node address.  Address length sets family. */
 enum tsor_peer_attr {
