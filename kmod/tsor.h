@@ -16,6 +16,10 @@
 #include <linux/netlink.h>
 #include <linux/tsor.h>
 
+/* Pure data-path logic, unit-tested in user space (selftests/unit). */
+#include "ring.h"
+#include "pair.h"
+
 #define TSOR_VERSION	"0.1.0"
 
 /* Per-CPU counter block; indexes are enum tsor_stat. */
