@@ -65,13 +65,19 @@ static struct kprobe tsor_kp_inet6 = {
 	.pre_handler = tsor_create_pre,
 };
 
+/* IPv4 first: without IPv6 only the first is registered. */
 static struct kprobe *tsor_kprobes[] = { &tsor_kp_inet, &tsor_kp_inet6 };
+
+static int tsor_nr_kprobes(void)
+{
+	return tsor_sock_ipv6() ? ARRAY_SIZE(tsor_kprobes) : 1;
+}
 
 int tsor_hook_init(void)
 {
 	int err;
 
-	err = register_kprobes(tsor_kprobes, ARRAY_SIZE(tsor_kprobes));
+	err = register_kprobes(tsor_kprobes, tsor_nr_kprobes());
 	if (err)
 		pr_err("cannot hook socket creation: %d\n", err);
 	return err;
@@ -80,5 +86,5 @@ int tsor_hook_init(void)
 void tsor_hook_exit(void)
 {
 	/* Waits until no handler runs any more. */
-	unregister_kprobes(tsor_kprobes, ARRAY_SIZE(tsor_kprobes));
+	unregister_kprobes(tsor_kprobes, tsor_nr_kprobes());
 }

@@ -218,10 +218,12 @@ out_free:
 
 static int tsor_nl_fill_version(struct sk_buff *msg, void *arg)
 {
+	u32 features = TSOR_FEATURE_TAKEOVER | TSOR_FEATURE_PEERS;
+
+	if (tsor_sock_ipv6())
+		features |= TSOR_FEATURE_IPV6;
 	if (nla_put_string(msg, TSOR_ATTR_VERSION, TSOR_VERSION) ||
-	    nla_put_u32(msg, TSOR_ATTR_FEATURES,
-			TSOR_FEATURE_TAKEOVER | TSOR_FEATURE_IPV6 |
-			TSOR_FEATURE_PEERS) ||
+	    nla_put_u32(msg, TSOR_ATTR_FEATURES, features) ||
 	    nla_put_u32(msg, TSOR_ATTR_PROTOCOL, TSOR_IPPROTO))
 		return -EMSGSIZE;
 	return 0;

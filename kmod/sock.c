@@ -10,6 +10,8 @@
  * must keep TCP's object size.  Owning sk_user_data also makes sockmap and
  * reuseport arrays refuse tsor sockets, as they must.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/slab.h>
@@ -331,37 +333,49 @@ static const struct proto_ops *tsor_tcpv6_ops(void)
 	return ops;
 }
 
+/* False when the kernel runs with IPv6 disabled (ipv6.disable=1). */
+static bool tsor_have_ipv6 __ro_after_init;
+
+bool tsor_sock_ipv6(void)
+{
+	return tsor_have_ipv6;
+}
+
 int tsor_sock_init(void)
 {
 	const struct proto_ops *ops6;
 	int err;
 
 	ops6 = tsor_tcpv6_ops();
-	if (IS_ERR(ops6))
+	if (IS_ERR(ops6) && PTR_ERR(ops6) != -EAFNOSUPPORT)
 		return PTR_ERR(ops6);
 
 	tsor_family_setup(&tsor_inet, "TSOR", &tcp_prot, &inet_stream_ops,
 			  &tsor_inet_ops);
-	tsor_family_setup(&tsor_inet6, "TSORv6", &tcpv6_prot, ops6,
-			  &tsor_inet6_ops);
-
 	err = tsor_proto_register(&tsor_inet.prot);
 	if (err)
 		return err;
+	inet_register_protosw(&tsor_inet.protosw);
+
+	if (IS_ERR(ops6)) {
+		pr_info("IPv6 is disabled: taking over IPv4 sockets only\n");
+		return 0;
+	}
+	tsor_family_setup(&tsor_inet6, "TSORv6", &tcpv6_prot, ops6,
+			  &tsor_inet6_ops);
 	err = tsor_proto_register(&tsor_inet6.prot);
 	if (err)
-		goto out_prot;
-
-	inet_register_protosw(&tsor_inet.protosw);
+		goto out_inet;
 	err = inet6_register_protosw(&tsor_inet6.protosw);
 	if (err)
-		goto out_protosw;
+		goto out_prot6;
+	tsor_have_ipv6 = true;
 	return 0;
 
-out_protosw:
-	inet_unregister_protosw(&tsor_inet.protosw);
+out_prot6:
 	tsor_proto_unregister(&tsor_inet6.prot);
-out_prot:
+out_inet:
+	inet_unregister_protosw(&tsor_inet.protosw);
 	tsor_proto_unregister(&tsor_inet.prot);
 	return err;
 }
@@ -369,8 +383,10 @@ out_prot:
 void tsor_sock_exit(void)
 {
 	/* Both unregister calls wait for RCU readers of the protosw lists. */
-	inet6_unregister_protosw(&tsor_inet6.protosw);
+	if (tsor_have_ipv6) {
+		inet6_unregister_protosw(&tsor_inet6.protosw);
+		tsor_proto_unregister(&tsor_inet6.prot);
+	}
 	inet_unregister_protosw(&tsor_inet.protosw);
-	tsor_proto_unregister(&tsor_inet6.prot);
 	tsor_proto_unregister(&tsor_inet.prot);
 }

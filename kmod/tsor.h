@@ -77,6 +77,7 @@ static inline void tsor_stat_inc(struct tsor_net *tn, enum tsor_stat id)
 /* sock.c */
 int tsor_sock_init(void);
 void tsor_sock_exit(void);
+bool tsor_sock_ipv6(void);
 
 /* An IPv4 or IPv6 address; unused bytes are zero so memcmp() compares. */
 struct tsor_addr {
