@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "names.h"
-#include "nl.h"
 #include "print.h"
+#include "request.h"
 #include "tsorctl.h"
 #include "utils.h"
 

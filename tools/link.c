@@ -5,8 +5,8 @@
 #include <errno.h>
 
 #include "names.h"
-#include "nl.h"
 #include "print.h"
+#include "request.h"
 #include "tsorctl.h"
 #include "utils.h"
 

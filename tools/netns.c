@@ -4,11 +4,10 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "netns.h"
-#include "nl.h"
 #include "print.h"
+#include "request.h"
 #include "tsorctl.h"
 #include "utils.h"
 
@@ -48,78 +47,40 @@ int netns_sel_parse(const char *what, int argc, char **argv,
 	return RC_OK;
 }
 
-void netns_sel_close(struct netns_sel *sel)
-{
-	if (sel->fd >= 0)
-		close(sel->fd);
-	sel->fd = -1;
-}
-
-bool netns_sel_put(struct nlmsghdr *nlh, size_t buflen, const void *arg)
-{
-	const struct netns_sel *sel = arg;
-
-	if (sel->fd >= 0)
-		return mnl_attr_put_u32_check(nlh, buflen, TSOR_ATTR_NETNS_FD,
-					      (uint32_t)sel->fd);
-	if (sel->pid)
-		return mnl_attr_put_u32_check(nlh, buflen, TSOR_ATTR_NETNS_PID,
-					      sel->pid);
-	return true;
-}
-
 /* NAME inum N [nsid N] enabled|disabled [self] */
 static int netns_print(const struct nlattr *const *tb, void *arg)
 {
-	uint32_t inum;
-	int32_t nsid;
+	struct netns_state ns;
+	int err;
 
 	(void)arg;
-	if (!tb[TSOR_ATTR_NETNS_INUM] || !tb[TSOR_ATTR_ENABLED])
-		return -EBADMSG;
-	inum = mnl_attr_get_u32(tb[TSOR_ATTR_NETNS_INUM]);
+	err = netns_state_parse(tb, &ns);
+	if (err)
+		return err;
 
 	print_obj_open(NULL);
-	print_str("name", "%s", netns_name(inum));
-	print_u64("inum", " inum %s", inum);
+	print_str("name", "%s", netns_name(ns.inum));
+	print_u64("inum", " inum %s", ns.inum);
 	/* Like ip-netns(8), show an nsid only if one is assigned. */
-	nsid = tb[TSOR_ATTR_NETNS_NSID] ?
-	       (int32_t)mnl_attr_get_u32(tb[TSOR_ATTR_NETNS_NSID]) : -1;
-	if (nsid >= 0)
-		print_s64("nsid", " nsid %s", nsid);
+	if (ns.nsid >= 0)
+		print_s64("nsid", " nsid %s", ns.nsid);
 	else
 		print_str("nsid", NULL, NULL);
-	print_bool("enabled", " enabled", " disabled",
-		   mnl_attr_get_u8(tb[TSOR_ATTR_ENABLED]));
-	print_bool("self", " self", NULL, inum == netns_self_inum());
+	print_bool("enabled", " enabled", " disabled", ns.enabled);
+	print_bool("self", " self", NULL, ns.inum == netns_self_inum());
 	print_text("\n");
 	print_obj_close();
 	return 0;
 }
 
-struct netns_set_arg {
-	struct netns_sel sel;
-	uint8_t enabled;
-};
-
-static bool netns_set_fill(struct nlmsghdr *nlh, size_t buflen,
-			   const void *arg)
-{
-	const struct netns_set_arg *a = arg;
-
-	return netns_sel_put(nlh, buflen, &a->sel) &&
-	       mnl_attr_put_u8_check(nlh, buflen, TSOR_ATTR_ENABLED,
-				     a->enabled);
-}
-
 static int netns_set(const char *what, bool enabled, int argc, char **argv)
 {
-	struct netns_set_arg a = { .enabled = enabled };
+	struct netns_set a = { .enabled = enabled };
 	struct request req = {
 		.what = what,
 		.cmd = TSOR_CMD_NETNS_SET,
 		.flags = REQ_MODIFIES,
-		.fill = netns_set_fill,
+		.fill = netns_set_put,
 		.fill_arg = &a,
 	};
 	int rc;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tsorctl: talking to the tsor generic netlink family.
+ * Talking to the tsor generic netlink family: shared by tsorctl and the
+ * CNI plugin, so it prints nothing and reports through struct nl_status.
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,9 +15,6 @@
 #include <linux/netlink.h>
 
 #include "nl.h"
-#include "print.h"
-#include "tsorctl.h"
-#include "utils.h"
 
 /* A dump skb is at most 32 KiB; a smaller buffer would truncate it. */
 #define NL_RECV_SIZE	32768
@@ -26,12 +24,13 @@ static struct {
 	unsigned int portid;
 	unsigned int seq;
 	uint16_t family;
-	unsigned int version;
 	char *rbuf;
-	/* How the last exchange failed: errno, and why if anyone said. */
-	int err;
-	char why[256];
+	/* The running nl_run()'s: how it fails, and why if anyone said. */
+	struct nl_status *st;
 } nl;
+
+/* Outlives nl_close(): callers may ask after the run. */
+static unsigned int family_version;
 
 /* The kernel's answers share one attribute space, whatever the command. */
 static const uint8_t tsor_policy[TSOR_ATTR_MAX + 1] = {
@@ -148,9 +147,9 @@ static const char *nl_extack_msg(const struct nlmsghdr *nlh, size_t hlen)
 
 static int nl_fail(int err, const char *why)
 {
-	nl.err = err;
+	nl.st->err = err;
 	if (why)
-		snprintf(nl.why, sizeof(nl.why), "%s", why);
+		snprintf(nl.st->why, sizeof(nl.st->why), "%s", why);
 	return MNL_CB_ERROR;
 }
 
@@ -172,8 +171,10 @@ static int nl_on_error(const struct nlmsghdr *nlh, void *data)
 	}
 	msg = nl_extack_msg(nlh, hlen);
 	if (!e->error) {
+		/* The caller decides whether and how to show it. */
 		if (msg)
-			errorf("warning: %s", msg);
+			snprintf(nl.st->warning, sizeof(nl.st->warning), "%s",
+				 msg);
 		return MNL_CB_STOP;
 	}
 	return nl_fail(e->error < 0 ? -e->error : EPROTO, msg);
@@ -203,25 +204,23 @@ static void nl_close(void)
 	memset(&nl, 0, sizeof(nl));
 }
 
+/* 0 or -errno; nl_close() frees what a failure leaves. */
 static int nl_open(void)
 {
 	int one = 1;
 
 	nl.rbuf = malloc(NL_RECV_SIZE);
+	if (!nl.rbuf)
+		return -ENOMEM;
 	nl.sk = mnl_socket_open(NETLINK_GENERIC);
-	if (!nl.rbuf || !nl.sk ||
-	    mnl_socket_bind(nl.sk, 0, MNL_SOCKET_AUTOPID) < 0) {
-		errorf("cannot open a generic netlink socket: %s",
-		       strerror(errno));
-		nl_close();
-		return RC_FAIL;
-	}
+	if (!nl.sk || mnl_socket_bind(nl.sk, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
 	/* Kernels without these still work, minus the explanations. */
 	mnl_socket_setsockopt(nl.sk, NETLINK_EXT_ACK, &one, sizeof(one));
 	mnl_socket_setsockopt(nl.sk, NETLINK_CAP_ACK, &one, sizeof(one));
 	nl.portid = mnl_socket_get_portid(nl.sk);
 	nl.seq = (unsigned int)time(NULL);
-	return RC_OK;
+	return 0;
 }
 
 static struct nlmsghdr *nl_msg_start(char *buf, uint16_t type,
@@ -266,8 +265,8 @@ static int nl_exchange(const struct nlmsghdr *nlh, mnl_cb_t cb, void *arg)
 	};
 	int ret;
 
-	nl.err = 0;
-	nl.why[0] = '\0';
+	nl.st->err = 0;
+	nl.st->why[0] = '\0';
 	nl_fit_sndbuf(nlh->nlmsg_len);
 	if (mnl_socket_sendto(nl.sk, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
@@ -277,162 +276,120 @@ static int nl_exchange(const struct nlmsghdr *nlh, mnl_cb_t cb, void *arg)
 		if (n < 0) {
 			if (errno == ENOSPC)
 				nl_fail(EMSGSIZE, "reply too large to receive");
-			return -(nl.err ? nl.err : errno);
+			return -(nl.st->err ? nl.st->err : errno);
 		}
 		ret = mnl_cb_run2(nl.rbuf, (size_t)n, nlh->nlmsg_seq,
-				  nl.portid, cb, arg, ctl, ARRAY_SIZE(ctl));
+				  nl.portid, cb, arg, ctl,
+				  MNL_ARRAY_SIZE(ctl));
 	} while (ret > MNL_CB_STOP);
 	if (ret == MNL_CB_ERROR) {
-		if (!nl.err && errno == EINTR)
+		if (!nl.st->err && errno == EINTR)
 			nl_fail(EINTR, "the dump was interrupted, try again");
-		return -(nl.err ? nl.err : errno);
+		return -(nl.st->err ? nl.st->err : errno);
 	}
 	return 0;
-}
-
-/* Errors */
-
-/* One line on stderr for a failed request; returns the exit code. */
-static int nl_report(const struct request *req, int err)
-{
-	const char *why = nl.why[0] ? nl.why : NULL;
-
-	if (err == EPERM || err == EACCES) {
-		if (why)
-			errorf("permission denied: %s", why);
-		else if (req->flags & REQ_MODIFIES)
-			errorf("permission denied: changing tsor settings needs CAP_NET_ADMIN in the initial user namespace");
-		else
-			errorf("%s: permission denied", req->what);
-		return RC_PERM;
-	}
-	if (why)
-		errorf("%s: %s (%s)", req->what, why, strerror(err));
-	else if (err == EOPNOTSUPP)
-		errorf("%s: not supported by the loaded tsor module (%s)",
-		       req->what, strerror(err));
-	else
-		errorf("%s: %s", req->what, strerror(err));
-	return RC_FAIL;
 }
 
 /* Family resolution */
 
 static int family_reply(const struct nlmsghdr *nlh, void *arg)
 {
-	const struct nlattr *tb[ARRAY_SIZE(ctrl_policy)];
+	const struct nlattr *tb[MNL_ARRAY_SIZE(ctrl_policy)];
 
 	(void)arg;
-	if (!nl_parse_genl(nlh, ctrl_policy, ARRAY_SIZE(ctrl_policy) - 1, tb) ||
+	if (!nl_parse_genl(nlh, ctrl_policy, MNL_ARRAY_SIZE(ctrl_policy) - 1,
+			   tb) ||
 	    !tb[CTRL_ATTR_FAMILY_ID])
 		return nl_fail(EBADMSG, "malformed reply from the kernel");
 	nl.family = mnl_attr_get_u16(tb[CTRL_ATTR_FAMILY_ID]);
 	if (tb[CTRL_ATTR_VERSION])
-		nl.version = mnl_attr_get_u32(tb[CTRL_ATTR_VERSION]);
+		family_version = mnl_attr_get_u32(tb[CTRL_ATTR_VERSION]);
 	return MNL_CB_OK;
 }
 
+/* 0 or -errno: -ENOENT when no tsor module registered the family. */
 static int resolve_family(void)
 {
-	static const struct request lookup = {
-		.what = "looking up the " TSOR_GENL_NAME " netlink family",
-	};
-	char buf[256];
+	char buf[256] = { 0 };	/* no uninitialised padding on the wire */
 	struct nlmsghdr *nlh;
 	int err;
 
 	nlh = nl_msg_start(buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, false);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, TSOR_GENL_NAME);
 	err = nl_exchange(nlh, family_reply, NULL);
-	if (err == -ENOENT) {
-		errorf("the tsor kernel module is not loaded (load it with: modprobe tsor)");
-		return RC_NOMODULE;
-	}
 	if (!err && !nl.family) {
 		nl_fail(EBADMSG, "no reply from the kernel");
 		err = -EBADMSG;
 	}
-	return err ? nl_report(&lookup, -err) : RC_OK;
+	return err;
 }
 
 unsigned int nl_family_version(void)
 {
-	return nl.version;
+	return family_version;
 }
 
 /* Requests */
 
-struct reply_state {
-	const struct request *req;
-	unsigned int replies;
-	bool listed;		/* the JSON array is open */
-};
-
 static int tsor_reply(const struct nlmsghdr *nlh, void *arg)
 {
-	struct reply_state *st = arg;
-	const struct request *req = st->req;
-	const struct nlattr *tb[ARRAY_SIZE(tsor_policy)];
+	const struct nl_req *req = arg;
+	const struct nlattr *tb[MNL_ARRAY_SIZE(tsor_policy)];
 	int err;
 
-	if (nlh->nlmsg_type != nl.family || !req->print)
+	if (nlh->nlmsg_type != nl.family || !req->reply)
 		return MNL_CB_OK;
 	if (!nl_parse_genl(nlh, tsor_policy, TSOR_ATTR_MAX, tb))
 		return nl_fail(EBADMSG, "malformed reply from the kernel");
-	if ((req->flags & REQ_LIST) && !st->listed) {
-		print_arr_open(NULL);
-		st->listed = true;
-	}
-	st->replies++;
-	err = req->print(tb, req->print_arg);
+	nl.st->replies++;
+	err = req->reply(tb, req->reply_arg);
 	if (err == -EBADMSG)
 		return nl_fail(EBADMSG, "malformed reply from the kernel");
 	return err ? nl_fail(-err, NULL) : MNL_CB_OK;
 }
 
-int run_request(const struct request *req)
+int nl_run(const struct nl_req *req, struct nl_status *st)
 {
-	struct reply_state st = { .req = req };
-	bool dump = req->flags & REQ_DUMP;
 	size_t buflen = (size_t)MNL_SOCKET_BUFFER_SIZE + req->room;
 	struct nlmsghdr *nlh;
 	char *buf = NULL;
-	int rc, err;
+	int err;
 
-	rc = nl_open();
-	if (rc)
-		return rc;
-	rc = resolve_family();
-	if (rc)
+	memset(st, 0, sizeof(*st));
+	nl.st = st;
+	family_version = 0;
+	st->stage = NL_STAGE_SOCKET;
+	err = nl_open();
+	if (err)
 		goto out;
+	st->stage = NL_STAGE_FAMILY;
+	err = resolve_family();
+	if (err)
+		goto out;
+
+	st->stage = NL_STAGE_BUILD;
 	buf = calloc(1, buflen);
 	if (!buf) {
-		errorf("%s: %s", req->what, strerror(ENOMEM));
-		rc = RC_FAIL;
+		err = -ENOMEM;
 		goto out;
 	}
-	nlh = nl_msg_start(buf, nl.family, req->cmd, TSOR_GENL_VERSION, dump);
+	nlh = nl_msg_start(buf, nl.family, req->cmd, TSOR_GENL_VERSION,
+			   req->dump);
 	if (req->fill && !req->fill(nlh, buflen, req->fill_arg)) {
-		errorf("%s: request too large", req->what);
-		rc = RC_FAIL;
+		err = -EMSGSIZE;
 		goto out;
 	}
 
-	err = nl_exchange(nlh, tsor_reply, &st);
-	if (!err && req->print && !dump && !st.replies) {
+	st->stage = NL_STAGE_REQUEST;
+	/* libmnl passes a mutable pointer; tsor_reply() only reads it. */
+	err = nl_exchange(nlh, tsor_reply, (void *)req);
+	if (!err && req->reply && !req->dump && !st->replies) {
 		nl_fail(EBADMSG, "no reply from the kernel");
 		err = -EBADMSG;
 	}
-	/* Keep stdout valid JSON, even when a dump broke off. */
-	if ((req->flags & REQ_LIST) && !st.listed && !err) {
-		print_arr_open(NULL);
-		st.listed = true;
-	}
-	if (st.listed)
-		print_arr_close();
-	rc = err ? nl_report(req, -err) : RC_OK;
 out:
+	st->err = -err;
 	free(buf);
 	nl_close();
-	return rc;
+	return err;
 }

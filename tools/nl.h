@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tsorctl: talking to the tsor generic netlink family.
+ * Talking to the tsor generic netlink family, shared by tsorctl and the
+ * CNI plugin (tools/cni).
  *
- * One request per run: run_request() resolves the family, sends the
- * request, hands every reply to a print callback and turns a failure
- * into one line on stderr and an exit code.
+ * One request per nl_run(): it resolves the family, sends the request,
+ * hands every reply to a callback and waits for the ack or the end of the
+ * dump.  It prints nothing: how a failure is told (tsorctl's stderr line
+ * and exit code, the plugin's CNI error JSON) is the caller's business,
+ * from the struct nl_status it fills.
  */
-#ifndef TSORCTL_NL_H
-#define TSORCTL_NL_H
+#ifndef TSOR_TOOLS_NL_H
+#define TSOR_TOOLS_NL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,32 +53,49 @@ typedef bool (*req_fill_t)(struct nlmsghdr *nlh, size_t buflen,
 			   const void *arg);
 
 /*
- * Prints one reply from its top-level attributes; 0, or a negative errno
- * (-EBADMSG for a malformed reply).
+ * Takes one reply, given its top-level attributes (TSOR_ATTR_*, checked
+ * against their types); 0, or a negative errno (-EBADMSG for a reply
+ * that lacks what it needs).
  */
-typedef int (*reply_print_t)(const struct nlattr *const *tb, void *arg);
+typedef int (*nl_reply_t)(const struct nlattr *const *tb, void *arg);
 
-enum {
-	REQ_DUMP	= 1 << 0,	/* NLM_F_DUMP: a reply per object */
-	REQ_MODIFIES	= 1 << 1,	/* changes state: needs CAP_NET_ADMIN */
-	REQ_LIST	= 1 << 2,	/* replies form a JSON array */
-};
-
-struct request {
-	const char *what;	/* "netns enable": starts error messages */
+struct nl_req {
 	uint8_t cmd;		/* TSOR_CMD_* */
-	unsigned int flags;	/* REQ_* */
+	bool dump;		/* NLM_F_DUMP: a reply per object */
 	size_t room;		/* attribute bytes beyond a page, if more */
-	req_fill_t fill;
+	req_fill_t fill;	/* NULL: no attributes */
 	const void *fill_arg;
-	reply_print_t print;
-	void *print_arg;
+	/* NULL: replies are ignored; else a do request must get one. */
+	nl_reply_t reply;
+	void *reply_arg;
 };
 
-/* Sends @req and prints its replies; returns an exit code (RC_*). */
-int run_request(const struct request *req);
+/* How far nl_run() got. */
+enum nl_stage {
+	NL_STAGE_SOCKET,	/* opening the generic netlink socket */
+	NL_STAGE_FAMILY,	/* resolving "tsor": ENOENT, module not loaded */
+	NL_STAGE_BUILD,		/* building the request: ENOMEM, EMSGSIZE */
+	NL_STAGE_REQUEST,	/* the exchange with the kernel */
+};
 
-/* Version of the family as resolved by the last run_request(). */
+struct nl_status {
+	int err;		/* positive errno of the failure, 0 if none */
+	enum nl_stage stage;	/* where it failed */
+	unsigned int replies;	/* replies the callback took */
+	char why[256];		/* the kernel's extack message, or ours */
+	char warning[256];	/* an extack message on a successful ack */
+};
+
+/* 0, or a negative errno; @st tells more either way. */
+int nl_run(const struct nl_req *req, struct nl_status *st);
+
+/* The family's version as the last nl_run() resolved it (so far). */
 unsigned int nl_family_version(void);
 
-#endif /* TSORCTL_NL_H */
+/* The failure is that the tsor family is not registered. */
+static inline bool nl_no_module(const struct nl_status *st)
+{
+	return st->stage == NL_STAGE_FAMILY && st->err == ENOENT;
+}
+
+#endif /* TSOR_TOOLS_NL_H */

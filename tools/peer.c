@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "nl.h"
 #include "print.h"
+#include "request.h"
 #include "tsorctl.h"
 #include "utils.h"
 

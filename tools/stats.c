@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "netns.h"
-#include "nl.h"
 #include "print.h"
+#include "request.h"
 #include "tsorctl.h"
 #include "utils.h"
 

@@ -477,8 +477,8 @@ rc=0
 TSOR_CNI_PLUGIN_CONF='{"type":"bridge"}' "$install_cni" 2>/dev/null || rc=$?
 check_eq "a plugin entry of another type is a usage error" 2 "$rc"
 
-# tools/cni/tsor speaks CNI 0.4.0 and 1.0.0 only: chained into flannel's
-# or calico's own configs, at 0.3.1, it would fail every pod.
+# A plugin that does not speak the primary's CNI version (as tsor before
+# 0.3.x support) would fail every pod if chained: the installer refuses.
 fake_plugin '["0.4.0","1.0.0"]'
 rm "$cni/net.d/"*
 echo '{"cniVersion": "0.3.1", "name": "cbr0", "plugins": [{"type": "flannel"}]}' \
@@ -497,6 +497,13 @@ jq '.cniVersion = "1.0.0"' "$scratch/bridge.conf" >"$cni/net.d/10-bridge.conf"
 check "the real plugin, tools/cni/tsor, chains into a CNI 1.0.0 network" \
 	env TSOR_CNI_PLUGIN="$REPO/tools/cni/tsor" "$install_cni"
 check "and is installed" cmp "$REPO/tools/cni/tsor" "$cni/bin/tsor"
+rm "$cni/net.d/"*
+echo '{"cniVersion": "0.3.1", "name": "cbr0", "plugins": [{"type": "flannel"}]}' \
+	>"$cni/net.d/10-flannel.conflist"
+check "the real plugin chains into flannel's own CNI 0.3.1 config" \
+	env TSOR_CNI_PLUGIN="$REPO/tools/cni/tsor" "$install_cni"
+check_eq "tsor comes after flannel" '["flannel","tsor"]' \
+	"$(jq -c '[.plugins[].type]' "$ours")"
 rm "$cni/net.d/"*
 
 # --watch follows the primary, and stops at once on SIGTERM.

@@ -17,16 +17,18 @@
 
 # Everything the build, the lint and the tests use, in one place.
 TSOR_PACKAGES=(
-	# build
-	make gcc pkg-config libmnl-dev linux-headers-amd64 git
+	# build (libjansson: the CNI plugin's JSON)
+	make gcc pkg-config libmnl-dev libjansson-dev linux-headers-amd64 git
 	# lint: checkpatch.pl comes from the kernel source, and needs perl
 	linux-source-6.1 xz-utils perl sparse dkms
 	# guest
 	qemu-system-x86 busybox-static cpio kmod iproute2
-	# guest tests
-	jq
+	# guest tests (containernetworking-plugins: bridge, host-local)
+	jq iputils-ping containernetworking-plugins
+	# deploy checks
+	yamllint shellcheck python3-yaml
 	# RDMA tests (Soft-RoCE)
-	rdma-core ibverbs-utils perftest
+	rdma-core ibverbs-utils rdmacm-utils perftest
 )
 
 # The modules the initramfs needs to mount the host's root over virtio-9p.
