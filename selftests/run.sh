@@ -5,16 +5,19 @@
 #
 # The one entry point of the tests ('make check', CI).  Installs what is
 # missing, builds, runs the host-side checks (selftests/host/*.sh), then boots
-# ONE guest that runs the guest tests (selftests/tests/*.sh), and prints their
+# ONE guest that runs the guest tests (selftests/tests/*.sh), then two guests
+# at once, nodes joined by a network, that both run each two-node test
+# (selftests/tests2/*.sh, see selftests/lib/nodes.sh), and prints their
 # merged TAP, ending with 'N passed, N failed'.  Exits 0 only when every test
-# passed and the guest ran to the end.
+# passed and every guest ran to the end.
 #
-#   TEST, -t TEST  run only these guest tests: a file of selftests/tests,
-#                  with or without .sh or its number (00-guest, guest)
+#   TEST, -t TEST  run only these guest tests: a file of selftests/tests or
+#                  selftests/tests2, with or without .sh or its number
+#                  (00-guest, guest, tests2/rdma-link)
 #   --no-host      skip the host-side checks
 #   --timeout S    time limit of each test file, in seconds (default 300;
-#                  the guest as a whole gets at most an hour); with --demo,
-#                  of the whole demo (default 900)
+#                  the guest as a whole gets at most an hour, the two nodes
+#                  20 minutes); with --demo, of the whole demo (default 900)
 #   --demo         boot the guest running selftests/demo.sh instead, and
 #                  show its output
 #   -v             show the whole guest console, boot included
@@ -22,7 +25,7 @@
 #
 # Results go to selftests/out/<time>/ (selftests/out/latest is the last
 # run): results.tap, console.log (the guest's serial console), dmesg.txt,
-# build.log.
+# build.log; node1/ and node2/ hold the nodes' own.
 #
 # Environment: TSOR_CACHE, where downloads and unpacked files are kept
 # (default .cache); TSOR_SKIP_BUILD=1, for developers, skips the build and
@@ -50,22 +53,35 @@ if [ -n "$per_test" ] && ! [[ $per_test =~ ^[1-9][0-9]*$ ]]; then
 	exit 2
 fi
 
-# resolve NAME: the test file it names.
+# resolve NAME: the test file it names, in the directory it names if any.
 resolve() {
-	local f n
+	local d f n dirs=(tests tests2)
 	n=$(basename "$1")
-	for f in "$selftests/tests/$n" "$selftests/tests/$n.sh" \
-		 "$selftests"/tests/[0-9][0-9]-"$n".sh; do
-		[ -f "$f" ] && { echo "$f"; return 0; }
+	d=$(basename "$(dirname "$1")")
+	[[ $d != tests && $d != tests2 ]] || dirs=("$d")
+	for d in "${dirs[@]}"; do
+		for f in "$selftests/$d/$n" "$selftests/$d/$n.sh" \
+			 "$selftests/$d"/[0-9][0-9]-"$n".sh; do
+			[ -f "$f" ] && { echo "$f"; return 0; }
+		done
 	done
-	echo "run.sh: no test '$1' in selftests/tests" >&2
+	echo "run.sh: no test '$1' in selftests/tests or selftests/tests2" >&2
 	return 1
 }
+# tests: the single guest's; tests2: the two nodes'.
+tests2=()
 if [ ${#tests[@]} -eq 0 ]; then
 	tests=("$selftests"/tests/*.sh)
+	tests2=("$selftests"/tests2/*.sh)
+	[ -f "${tests2[0]}" ] || tests2=()
 else
-	for i in "${!tests[@]}"; do
-		tests[i]=$(resolve "${tests[i]}")
+	names=("${tests[@]}") tests=()
+	for name in "${names[@]}"; do
+		f=$(resolve "$name")
+		case $f in
+		"$selftests"/tests2/*) tests2+=("$f") ;;
+		*) tests+=("$f") ;;
+		esac
 	done
 fi
 
@@ -128,29 +144,65 @@ if [ $host = 1 ]; then
 		"$selftests"/host/*.sh || true
 fi
 
-# Each test file may take its whole time limit, booting takes seconds; but
-# never more than an hour, to leave CI (90 minutes in all) time to report.
-guest_timeout=$((120 + ${#tests[@]} * ${per_test:-300}))
-[ $guest_timeout -le 3600 ] || guest_timeout=3600
-echo "==> booting the guest for ${#tests[@]} test file(s)" \
-	"(limit ${guest_timeout} s, console: $out/console.log)"
-cmd=$(printf '%q ' "$selftests/guest/harness.sh" --no-plan \
-	--timeout "${per_test:-300}" "${tests[@]}")
-rc=0
-BOOT_CONSOLE=$console boot_guest "$out" "$guest_timeout" "$cmd" || rc=$?
-# 1 is the harness reporting failed tests: it still ran to the end.
-if [ $rc -le 1 ]; then
-	TAP_NAME=guest emit ok "ran to the end"
-else
-	TAP_NAME=guest emit fail "ran to the end" "$BOOT_RESULT"
+# guest_limit N CAP: time for a guest running N test files.  Each file may
+# take its whole time limit, booting takes seconds; but never more than CAP,
+# to leave CI (90 minutes in all) time to report.
+guest_limit() {
+	local t=$((120 + $1 * ${per_test:-300}))
+	echo $((t < $2 ? t : $2))
+}
+
+# guest_end RC RESULT CONSOLE: run.sh's own points on a guest that stopped
+# (boot_guest's status and BOOT_RESULT), as guest [nodeN] on a node.
+guest_end() {
+	local problems
+	# 1 is the harness reporting failed tests: it still ran to the end.
+	if [ "$1" -le 1 ]; then
+		TAP_NAME=guest emit ok "ran to the end"
+	else
+		TAP_NAME=guest emit fail "ran to the end" "$2"
+	fi
+	# The guest checks its dmesg, unless it died first: the console has it too.
+	if problems=$(tr -d '\r' <"$3" | grep -aE '^\[ *[0-9]+\.[0-9]+\] ' |
+		      kernel_problems /dev/stdin); then
+		TAP_NAME=guest emit fail "console shows no kernel problem" "$problems"
+	else
+		TAP_NAME=guest emit ok "console shows no kernel problem"
+	fi
+}
+
+if [ ${#tests[@]} -gt 0 ]; then
+	guest_timeout=$(guest_limit ${#tests[@]} 3600)
+	echo "==> booting the guest for ${#tests[@]} test file(s)" \
+		"(limit ${guest_timeout} s, console: $out/console.log)"
+	cmd=$(printf '%q ' "$selftests/guest/harness.sh" --no-plan \
+		--timeout "${per_test:-300}" "${tests[@]}")
+	rc=0
+	BOOT_CONSOLE=$console boot_guest "$out" "$guest_timeout" "$cmd" || rc=$?
+	guest_end "$rc" "$BOOT_RESULT" "$out/console.log"
 fi
 
-# The guest checks its dmesg, unless it died first: the console has it too.
-if problems=$(tr -d '\r' <"$out/console.log" | grep -aE '^\[ *[0-9]+\.[0-9]+\] ' |
-	      kernel_problems /dev/stdin); then
-	TAP_NAME=guest emit fail "console shows no kernel problem" "$problems"
-else
-	TAP_NAME=guest emit ok "console shows no kernel problem"
+if [ ${#tests2[@]} -gt 0 ]; then
+	guest_timeout=$(guest_limit ${#tests2[@]} 1200)
+	echo "==> booting two nodes for ${#tests2[@]} two-node test file(s)" \
+		"(limit ${guest_timeout} s, consoles: $out/node[12]/console.log)"
+	cmd=$(printf '%q ' "$selftests/guest/harness.sh" --no-plan \
+		--timeout "${per_test:-300}" "${tests2[@]}")
+	BOOT_CONSOLE=$console boot_nodes "$out" "$guest_timeout" "$cmd" || true
+	echo "==> two-node results"
+	for n in 1 2; do
+		# The node numbered its points from 1: renumber them after ours.
+		if [ -f "$out/node$n/results.tap" ]; then
+			awk -v n="$(cat "$TAP_COUNTER" 2>/dev/null || echo 0)" \
+			    -v counter="$TAP_COUNTER" '
+				/^(ok|not ok) [0-9]+ / { sub(/[0-9]+/, ++n) }
+				{ print }
+				END { print n >counter }' "$out/node$n/results.tap" |
+				tee -a "$results"
+		fi
+		TSOR_NODE=$n guest_end "${BOOT_RCS[n]}" "${BOOT_RESULTS[n]}" \
+			"$out/node$n/console.log"
+	done
 fi
 
 finish

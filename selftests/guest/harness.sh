@@ -13,8 +13,13 @@
 # and ends with '1..N' and 'N passed, N failed' (--no-plan: leave that to
 # the caller, who merges more TAP).  Exits non-zero on any failure.
 #
-# Meant for the guest (selftests/run.sh boots one to run it); run.sh also
-# runs the host-side checks with it.
+# On a node of the two-node topology (TSOR_NODE set: selftests/lib/nodes.sh)
+# both nodes run the same list: each test file starts when both reached it,
+# each node tells the other when it left one, and the dmesg check waits
+# until both finished them all.
+#
+# Meant for the guest (selftests/run.sh boots one, or two nodes, to run it);
+# run.sh also runs the host-side checks with it.
 set -euo pipefail
 
 selftests=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -40,6 +45,13 @@ if [ -z "${TSOR_OUT:-}" ]; then
 fi
 # shellcheck source=selftests/lib/tap.sh
 source "$selftests/lib/tap.sh"
+if [ -n "${TSOR_NODE:-}" ]; then
+	# shellcheck source=selftests/lib/nodes.sh
+	source "$selftests/lib/nodes.sh"
+	# How long a node waits for the other to join it: that one may still
+	# be in the test file before, until its time limit.
+	join_timeout=$((per_test + 60))
+fi
 TAP_NAME=harness
 passed=0 failed=0
 
@@ -52,11 +64,20 @@ point() {
 	fi
 }
 
+# run_test FILE SCOPE: SCOPE names it in the nodes' exchange.
 run_test() {
-	local f=$1 name log rc points fails
+	local f=$1 name log rc points fails err
 	name=$(basename "$(dirname "$f")")/$(basename "$f" .sh)
-	log=$(mktemp)
 	diag "$name"
+	if [ -n "${TSOR_NODE:-}" ]; then
+		export NODE_SCOPE=$2
+		if ! err=$(node_barrier start "$join_timeout" 2>&1); then
+			TAP_NAME=$name point fail "both nodes start it" "$err"
+			node_exit "not started" || true
+			return
+		fi
+	fi
+	log=$(mktemp)
 	# Non-TAP output becomes diagnostics, so results.tap stays TAP.
 	{
 		rc=0
@@ -64,6 +85,7 @@ run_test() {
 		echo "$rc" >"$log.rc"
 	} | sed -u -E '/^(ok|not ok) [0-9]|^#/!s/^/# /' | tee "$log"
 	rc=$(cat "$log.rc")
+	[ -z "${TSOR_NODE:-}" ] || node_exit "status $rc" || true
 	points=$(grep -cE '^(ok|not ok) [0-9]' "$log" || true)
 	fails=$(grep -c '^not ok ' "$log" || true)
 	rm -f "$log" "$log.rc"
@@ -84,10 +106,16 @@ run_test() {
 }
 
 main() {
-	local f problems
+	local f i=0 problems err
 	for f in "$@"; do
-		run_test "$f"
+		i=$((i + 1))
+		run_test "$f" "$i.$(basename "$f" .sh)"
 	done
+	# Neither node powers off while the other may still need it.
+	if [ -n "${TSOR_NODE:-}" ]; then
+		export NODE_SCOPE=harness
+		err=$(node_barrier end "$join_timeout" 2>&1) || point fail "both nodes reach the end" "$err"
+	fi
 	if [ $dmesg = 1 ]; then
 		dmesg >"$TSOR_OUT/dmesg.txt"
 		if problems=$(kernel_problems "$TSOR_OUT/dmesg.txt"); then

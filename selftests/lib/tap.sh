@@ -14,8 +14,9 @@
 #   diag TEXT                    '# TEXT', one per line
 #
 # Each prints "ok N - NAME: DESC" or "not ok N - NAME: DESC", NAME being the
-# script's path under selftests/ without .sh (tests/00-guest).  N counts
-# across every script of a run, in $TSOR_OUT/.tap-counter.
+# script's path under selftests/ without .sh (tests/00-guest), and on a node
+# of the two-node topology its number too (tests2/10-rdma-link [node1]).  N
+# counts across every script of a run, in $TSOR_OUT/.tap-counter.
 #
 # They return 1 on a failure and 0 otherwise: under set -e a failed check
 # ends the script, as the steps after it usually depend on it; write
@@ -45,7 +46,8 @@ _tap_result() {
 	n=$((n + 1))
 	echo "$n" >"$TAP_COUNTER"
 	# '#' would start a TAP directive.
-	printf '%s %d - %s: %s%s\n' "$1" "$n" "$TAP_NAME" "${2//#/\\#}" "${3:+ # $3}"
+	printf '%s %d - %s%s: %s%s\n' "$1" "$n" "$TAP_NAME" \
+		"${TSOR_NODE:+ [node$TSOR_NODE]}" "${2//#/\\#}" "${3:+ # $3}"
 }
 
 ok() { _tap_result ok "$1"; }
