@@ -7,12 +7,13 @@
 # missing, builds, runs the host-side checks (selftests/host/*.sh), then boots
 # ONE guest that runs the guest tests (selftests/tests/*.sh), then two guests
 # at once, nodes joined by a network, that both run each two-node test
-# (selftests/tests2/*.sh, see selftests/lib/nodes.sh), and prints their
+# (selftests/tests2/*.sh, see selftests/lib/nodes.sh), then one guest
+# booted with ipv6.disable=1 (selftests/tests-noipv6/*.sh), and prints their
 # merged TAP, ending with 'N passed, N failed'.  Exits 0 only when every test
 # passed and every guest ran to the end.
 #
-#   TEST, -t TEST  run only these guest tests: a file of selftests/tests or
-#                  selftests/tests2, with or without .sh or its number
+#   TEST, -t TEST  run only these guest tests: a file of selftests/tests,
+#                  tests2 or tests-noipv6, with or without .sh or its number
 #                  (00-guest, guest, tests2/rdma-link)
 #   --no-host      skip the host-side checks
 #   --timeout S    time limit of each test file, in seconds (default 300;
@@ -55,31 +56,35 @@ fi
 
 # resolve NAME: the test file it names, in the directory it names if any.
 resolve() {
-	local d f n dirs=(tests tests2)
+	local d f n dirs=(tests tests2 tests-noipv6)
 	n=$(basename "$1")
 	d=$(basename "$(dirname "$1")")
-	[[ $d != tests && $d != tests2 ]] || dirs=("$d")
+	[[ " ${dirs[*]} " != *" $d "* ]] || dirs=("$d")
 	for d in "${dirs[@]}"; do
 		for f in "$selftests/$d/$n" "$selftests/$d/$n.sh" \
 			 "$selftests/$d"/[0-9][0-9]-"$n".sh; do
 			[ -f "$f" ] && { echo "$f"; return 0; }
 		done
 	done
-	echo "run.sh: no test '$1' in selftests/tests or selftests/tests2" >&2
+	echo "run.sh: no test '$1' in selftests/tests, tests2 or tests-noipv6" >&2
 	return 1
 }
-# tests: the single guest's; tests2: the two nodes'.
-tests2=()
+# tests: the single guest's; tests2: the two nodes'; tests_noipv6: a
+# guest booted with ipv6.disable=1.
+tests2=() tests_noipv6=()
 if [ ${#tests[@]} -eq 0 ]; then
 	tests=("$selftests"/tests/*.sh)
 	tests2=("$selftests"/tests2/*.sh)
 	[ -f "${tests2[0]}" ] || tests2=()
+	tests_noipv6=("$selftests"/tests-noipv6/*.sh)
+	[ -f "${tests_noipv6[0]}" ] || tests_noipv6=()
 else
 	names=("${tests[@]}") tests=()
 	for name in "${names[@]}"; do
 		f=$(resolve "$name")
 		case $f in
 		"$selftests"/tests2/*) tests2+=("$f") ;;
+		"$selftests"/tests-noipv6/*) tests_noipv6+=("$f") ;;
 		*) tests+=("$f") ;;
 		esac
 	done
@@ -152,6 +157,17 @@ guest_limit() {
 	echo $((t < $2 ? t : $2))
 }
 
+# merge_tap FILE: a guest's TAP, numbered from 1 there, renumbered after
+# what results.tap holds and appended to it.
+merge_tap() {
+	[ -f "$1" ] || return 0
+	awk -v n="$(cat "$TAP_COUNTER" 2>/dev/null || echo 0)" \
+	    -v counter="$TAP_COUNTER" '
+		/^(ok|not ok) [0-9]+ / { sub(/[0-9]+/, ++n) }
+		{ print }
+		END { print n >counter }' "$1" | tee -a "$results"
+}
+
 # guest_end RC RESULT CONSOLE: run.sh's own points on a guest that stopped
 # (boot_guest's status and BOOT_RESULT), as guest [nodeN] on a node.
 guest_end() {
@@ -191,18 +207,26 @@ if [ ${#tests2[@]} -gt 0 ]; then
 	BOOT_CONSOLE=$console boot_nodes "$out" "$guest_timeout" "$cmd" || true
 	echo "==> two-node results"
 	for n in 1 2; do
-		# The node numbered its points from 1: renumber them after ours.
-		if [ -f "$out/node$n/results.tap" ]; then
-			awk -v n="$(cat "$TAP_COUNTER" 2>/dev/null || echo 0)" \
-			    -v counter="$TAP_COUNTER" '
-				/^(ok|not ok) [0-9]+ / { sub(/[0-9]+/, ++n) }
-				{ print }
-				END { print n >counter }' "$out/node$n/results.tap" |
-				tee -a "$results"
-		fi
+		merge_tap "$out/node$n/results.tap"
 		TSOR_NODE=$n guest_end "${BOOT_RCS[n]}" "${BOOT_RESULTS[n]}" \
 			"$out/node$n/console.log"
 	done
+fi
+
+# Some clusters boot their nodes with IPv6 disabled: tsor must load there
+# and take over IPv4 alone.
+if [ ${#tests_noipv6[@]} -gt 0 ]; then
+	o=$out/noipv6
+	mkdir -p "$o"
+	echo "==> booting a guest with ipv6.disable=1 for ${#tests_noipv6[@]}" \
+		"test file(s) (console: $o/console.log)"
+	cmd=$(printf '%q ' "$selftests/guest/harness.sh" --no-plan \
+		--timeout "${per_test:-300}" "${tests_noipv6[@]}")
+	rc=0
+	BOOT_APPEND=ipv6.disable=1 BOOT_CONSOLE=$console \
+		boot_guest "$o" "$(guest_limit ${#tests_noipv6[@]} 900)" "$cmd" || rc=$?
+	merge_tap "$o/results.tap"
+	guest_end "$rc" "$BOOT_RESULT" "$o/console.log"
 fi
 
 finish

@@ -103,7 +103,8 @@ _boot_qemu() {
 		-kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD"
 		# panic=-1: reboot at once on a panic, which -no-reboot turns
 		# into QEMU exiting, instead of waiting for the timeout.
-		-append "console=ttyS0 panic=-1 mitigations=off"
+		# BOOT_APPEND: more kernel arguments, e.g. ipv6.disable=1.
+		-append "console=ttyS0 panic=-1 mitigations=off${BOOT_APPEND:+ $BOOT_APPEND}"
 		-fsdev "local,id=r,path=/,security_model=none,readonly=on,multidevs=remap"
 		-device virtio-9p-pci,fsdev=r,mount_tag=hostroot
 		-fsdev "local,id=o,path=$(_boot_qpath "$out"),security_model=none,multidevs=remap"
