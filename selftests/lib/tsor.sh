@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0
 # Helpers for guest tests that drive tsor.ko.  Sourced after tap.sh.
 #
@@ -6,6 +7,7 @@
 #   pod_a  eth0 10.10.0.1/24  fd10::1/64
 #   pod_b  eth0 10.10.0.2/24  fd10::2/64
 
+# shellcheck disable=SC2034 # used by the tests that source this
 TSORCTL="$REPO/tools/tsorctl"
 STREAM="$REPO/selftests/progs/tsor_stream"
 NLRAW="$REPO/selftests/progs/tsor_nlraw"
@@ -58,16 +60,30 @@ inuse() {
 	ip netns exec "$1" awk -v p="$2" '$1 == p { print $3 }' /proc/net/protocols
 }
 
-# wait_listen NS PORT [COUNT]: until COUNT (1) listeners are up on PORT;
-# the emulated guest is slow to start programs.
-wait_listen() {
-	local i
-	for i in $(seq 100); do
-		[ "$(ip netns exec "$1" ss -Hltn "sport = :$2" | wc -l)" -ge "${3:-1}" ] &&
-			return 0
+# wait_until CMD...: polls CMD until it succeeds, for up to 20 s (the
+# emulated guest is slow: programs start late, namespaces die late).
+wait_until() {
+	local _
+	for _ in $(seq 200); do
+		"$@" && return 0
 		sleep 0.1
 	done
 	return 1
+}
+
+# listening NS PORT [COUNT]: COUNT (1) listeners are up on PORT.
+listening() {
+	[ "$(ip netns exec "$1" ss -Hltn "sport = :$2" | wc -l)" -ge "${3:-1}" ]
+}
+
+# wait_listen NS PORT [COUNT]: until they are.
+wait_listen() {
+	wait_until listening "$@"
+}
+
+# tsor_unload_wait: rmmod, once the sockets pinning the module are gone.
+tsor_unload_wait() {
+	wait_until rmmod tsor 2>/dev/null
 }
 
 # digests KEY LOG: the per-connection SHA-256 values an end printed, sorted.

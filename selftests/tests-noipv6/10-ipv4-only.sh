@@ -39,8 +39,5 @@ check_eq "the server's socket was taken over" 1 "$(counter pod_b sock_accepted)"
 check_ge "its bytes were counted" 2097152 "$(counter pod_a tcp_tx_bytes)"
 ip netns del pod_a
 ip netns del pod_b
-for i in $(seq 100); do
-	rmmod tsor 2>/dev/null && break
-	sleep 0.2
-done
+tsor_unload_wait
 check_fail "tsor unloads" tsor_loaded

@@ -26,11 +26,10 @@ check_eq "still listed once" 1 "$("$TSORCTL" -j netns show | jq length)"
 
 ip netns exec pod_b sleep 60 & sleeper=$!
 # $! exists before it has entered pod_b; a pid read too early is ours.
-for i in $(seq 50); do
-	[ "$(readlink /proc/$sleeper/ns/net)" = "net:[$(stat -L -c %i /run/netns/pod_b)]" ] &&
-		break
-	sleep 0.1
-done
+in_pod_b() {
+	[ "$(readlink "/proc/$sleeper/ns/net")" = "net:[$(stat -L -c %i /run/netns/pod_b)]" ]
+}
+wait_until in_pod_b
 check "enable by pid" "$TSORCTL" netns enable pid $sleeper
 check_eq "pod_b enabled through a pid" true "$(enabled pod_b)"
 kill $sleeper; wait $sleeper 2>/dev/null
@@ -46,10 +45,8 @@ check_eq "nothing listed after disabling" 0 "$("$TSORCTL" -j netns show | jq len
 # A namespace deleted while enabled must vanish from the module cleanly.
 check "re-enable pod_a" "$TSORCTL" netns enable pod_a
 check "delete pod_a while enabled" ip netns del pod_a
-for i in $(seq 50); do
-	[ "$("$TSORCTL" -j netns show | jq length)" = 0 ] && break
-	sleep 0.1
-done
+none_listed() { [ "$("$TSORCTL" -j netns show | jq length)" = 0 ]; }
+wait_until none_listed
 check_eq "the deleted namespace is no longer listed" 0 \
 	"$("$TSORCTL" -j netns show | jq length)"
 check_fail "an unknown name is a usage error" "$TSORCTL" netns enable no_such_ns

@@ -37,7 +37,7 @@ check_eq "pod_a: no plain TCP socket" 0 "$(inuse pod_a TCP)"
 check_eq "pod_b: listeners counted as TCP" 1 "$(inuse pod_b TCP)"
 check_eq "pod_b: no TSOR socket" 0 "$(inuse pod_b TSOR)"
 check_eq "pod_a: two tsor sockets alive" 2 "$(counter pod_a sock_active)"
-kill $(jobs -p); wait
+jobs -p | xargs -r kill; wait
 
 # Asking for the private protocol directly is only honoured where enabled.
 r0=$(counter pod_b sock_refused)

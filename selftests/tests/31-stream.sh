@@ -47,10 +47,8 @@ run "IPv4 one byte" "$B4" -m block -n 1
 check "TCP_ULP is refused on a tsor socket" \
 	stream pod_b pod_a 7199 "$B4" -n 1K --expect-ulp-refused
 
-for i in $(seq 100); do
-	[ "$(counter pod_a sock_active)$(counter pod_b sock_active)" = 00 ] && break
-	sleep 0.1
-done
+none_active() { [ "$(counter pod_a sock_active)$(counter pod_b sock_active)" = 00 ]; }
+wait_until none_active
 check_eq "no tsor socket is left in pod_a" 0 "$(counter pod_a sock_active)"
 check_eq "no tsor socket is left in pod_b" 0 "$(counter pod_b sock_active)"
 delpods

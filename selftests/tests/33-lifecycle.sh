@@ -29,9 +29,6 @@ sleep 1
 check_ge "tsor sockets are alive mid-transfer" 1 "$(counter global sock_active)"
 kill -9 %1 %2 2>/dev/null; wait
 check "delete both namespaces while enabled" delpods
-for i in $(seq 100); do
-	rmmod tsor 2>/dev/null && break
-	sleep 0.2
-done
+tsor_unload_wait
 check_fail "rmmod succeeds once the namespaces are gone" tsor_loaded
 check "reload" insmod "$TSOR_KO"
