@@ -195,14 +195,23 @@ static int need_netns(const char *path, struct netns_sel *sel)
 
 /* Commands */
 
-static int cmd_add(const struct cni_args *a, const struct tsor_conf *c)
+/* Sets tsor's state of the namespace @set selects, and closes it. */
+static int netns_set_run(struct netns_set *set, struct nl_status *st)
 {
-	struct netns_set set = { .enabled = c->enable };
 	const struct nl_req req = {
 		.cmd = TSOR_CMD_NETNS_SET,
 		.fill = netns_set_put,
-		.fill_arg = &set,
+		.fill_arg = set,
 	};
+	int rc = nl_run(&req, st);
+
+	netns_sel_close(&set->sel);
+	return rc;
+}
+
+static int cmd_add(const struct cni_args *a, const struct tsor_conf *c)
+{
+	struct netns_set set = { .enabled = c->enable };
 	struct nl_status st;
 	char what[512];
 	json_t *result;
@@ -211,8 +220,7 @@ static int cmd_add(const struct cni_args *a, const struct tsor_conf *c)
 	rc = need_netns(a->netns, &set.sel);
 	if (rc)
 		return rc;
-	rc = nl_run(&req, &st);
-	netns_sel_close(&set.sel);
+	rc = netns_set_run(&set, &st);
 	snprintf(what, sizeof(what), "%s tsor in %s",
 		 c->enable ? "enabling" : "disabling", a->netns);
 	if (rc)
@@ -240,11 +248,6 @@ static int cmd_add(const struct cni_args *a, const struct tsor_conf *c)
 static int cmd_del(const struct cni_args *a)
 {
 	struct netns_set set = { .enabled = false };
-	const struct nl_req req = {
-		.cmd = TSOR_CMD_NETNS_SET,
-		.fill = netns_set_put,
-		.fill_arg = &set,
-	};
 	struct nl_status st;
 	char what[512];
 	int rc;
@@ -256,8 +259,7 @@ static int cmd_del(const struct cni_args *a)
 		return 0;
 	if (rc)
 		return rc;
-	rc = nl_run(&req, &st);
-	netns_sel_close(&set.sel);
+	rc = netns_set_run(&set, &st);
 	if (!rc || nl_no_module(&st))
 		return 0;
 	snprintf(what, sizeof(what), "disabling tsor in %s", a->netns);

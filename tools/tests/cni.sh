@@ -10,25 +10,11 @@
 # Usage: tests/cni.sh (from tools/, after make)
 
 set -u
-cd "$(dirname "$0")/.." || exit 1
-
-CC=${CC:-cc}
+# shellcheck source=tools/tests/lib.sh
+source "$(dirname "$0")/lib.sh"
 PLUGIN=./cni/tsor
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
 
-ok() {
-	pass=$((pass + 1))
-}
 
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL: $1"
-	shift
-	printf '  %s\n' "$@"
-}
 
 # The environment of a valid invocation; callers override or unset.
 ENV=(CNI_CONTAINERID=c-1 CNI_NETNS=/proc/self/ns/net CNI_IFNAME=eth0
@@ -243,5 +229,4 @@ for seed in $(seq 1 50); do
 done
 [ "$seed" = 50 ] && ok
 
-echo "== $pass passed, $fail failed"
-[ "$fail" = 0 ]
+summary

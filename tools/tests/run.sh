@@ -9,14 +9,10 @@
 # Usage: tests/run.sh (from tools/, after make)
 
 set -u
-cd "$(dirname "$0")/.." || exit 1
-
-CC=${CC:-cc}
+# shellcheck source=tools/tests/lib.sh
+source "$(dirname "$0")/lib.sh"
 TSORCTL=./tsorctl
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
+BAD_PREFIX="tsorctl "
 
 # run ARGS...: runs tsorctl, leaving $out, $err and $rc.
 run() {
@@ -26,16 +22,7 @@ run() {
 	err=$(cat "$TMP/err")
 }
 
-ok() {
-	pass=$((pass + 1))
-}
 
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL: tsorctl $1"
-	shift
-	printf '  %s\n' "$@"
-}
 
 # t RC STDERR ARGS...: exit code and the whole of stderr.
 t() {
@@ -281,5 +268,4 @@ FAKE_TSOR=empty o "" netns show
 FAKE_TSOR=empty o "[]" -j conn show
 FAKE_TSOR=empty o "[]" -j stats all
 
-echo "== $pass passed, $fail failed"
-[ "$fail" = 0 ]
+summary
