@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Every shell script of the project (tests, runner, deploy, CI) passes
-# shellcheck at warning level.
+# Every shell script of the project (tests, runner, deploy, CI) is clean
+# under the shell linter at warning level.
 set -euo pipefail
 # shellcheck source=selftests/lib/tap.sh
 source "$(dirname "$0")/../lib/tap.sh"
