@@ -104,10 +104,7 @@ static int conn_show(int argc, char **argv)
 		.print_arg = &header_done,
 	};
 
-	if (argc)
-		return usage_error("conn show: unexpected argument \"%s\"",
-				   argv[0]);
-	return run_request(&req);
+	return run_request_noargs(&req, argc, argv);
 }
 
 static const struct command conn_cmds[] = {

@@ -53,10 +53,7 @@ static int dev_show(int argc, char **argv)
 		.print = dev_print,
 	};
 
-	if (argc)
-		return usage_error("dev show: unexpected argument \"%s\"",
-				   argv[0]);
-	return run_request(&req);
+	return run_request_noargs(&req, argc, argv);
 }
 
 /* What "dev set" changes; the rest stays as it is. */

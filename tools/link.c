@@ -55,10 +55,7 @@ static int link_show(int argc, char **argv)
 		.print = link_print,
 	};
 
-	if (argc)
-		return usage_error("link show: unexpected argument \"%s\"",
-				   argv[0]);
-	return run_request(&req);
+	return run_request_noargs(&req, argc, argv);
 }
 
 static const struct command link_cmds[] = {

@@ -178,10 +178,7 @@ static int peer_show(int argc, char **argv)
 		.print = peer_print,
 	};
 
-	if (argc)
-		return usage_error("peer show: unexpected argument \"%s\"",
-				   argv[0]);
-	return run_request(&req);
+	return run_request_noargs(&req, argc, argv);
 }
 
 static int prefix_cmp(const struct prefix *x, const struct prefix *y)

@@ -104,3 +104,11 @@ int run_request(const struct request *req)
 		print_arr_close();
 	return err ? report(req, &st) : RC_OK;
 }
+
+int run_request_noargs(const struct request *req, int argc, char **argv)
+{
+	if (argc)
+		return usage_error("%s: unexpected argument \"%s\"", req->what,
+				   argv[0]);
+	return run_request(req);
+}

@@ -28,4 +28,7 @@ struct request {
 /* Sends @req and prints its replies; returns an exit code (RC_*). */
 int run_request(const struct request *req);
 
+/* run_request() for a command that takes no arguments, as "peer show". */
+int run_request_noargs(const struct request *req, int argc, char **argv);
+
 #endif /* TSORCTL_REQUEST_H */
