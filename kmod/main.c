@@ -3,8 +3,9 @@
  * tsor: TCP sockets over RDMA for containers.
  *
  * Init order builds from the bottom up so that nothing can reach a half-made
- * layer: counters, per-netns state, the protocol clones, the netlink family,
- * and last the hook that starts redirecting sockets.  Exit runs in reverse.
+ * layer: counters, per-netns state, the node's RDMA endpoint, the channel
+ * layer with its transports, the protocol clones, the netlink family, and
+ * last the hook that starts redirecting sockets.  Exit runs in reverse.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -22,9 +23,15 @@ static int __init tsor_init(void)
 	err = tsor_pernet_init();
 	if (err)
 		goto out_stats;
-	err = tsor_sock_init();
+	err = tsor_dev_init();
 	if (err)
 		goto out_pernet;
+	err = tsor_channel_init();
+	if (err)
+		goto out_dev;
+	err = tsor_sock_init();
+	if (err)
+		goto out_channel;
 	err = tsor_netlink_init();
 	if (err)
 		goto out_sock;
@@ -40,6 +47,10 @@ out_netlink:
 	tsor_peer_exit();
 out_sock:
 	tsor_sock_exit();
+out_channel:
+	tsor_channel_exit();
+out_dev:
+	tsor_dev_exit();
 out_pernet:
 	tsor_pernet_exit();
 out_stats:
@@ -53,6 +64,8 @@ static void __exit tsor_exit(void)
 	tsor_netlink_exit();
 	tsor_peer_exit();
 	tsor_sock_exit();
+	tsor_channel_exit();
+	tsor_dev_exit();
 	tsor_pernet_exit();
 	tsor_stats_exit();
 	pr_info("unloaded\n");

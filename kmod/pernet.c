@@ -22,6 +22,8 @@ static int __net_init tsor_net_init(struct net *net)
 		return -ENOMEM;
 	tn->net = net;
 	INIT_LIST_HEAD(&tn->node);
+	spin_lock_init(&tn->socks_lock);
+	INIT_LIST_HEAD(&tn->socks);
 	return 0;
 }
 

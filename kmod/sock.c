@@ -390,3 +390,10 @@ void tsor_sock_exit(void)
 	inet_unregister_protosw(&tsor_inet.protosw);
 	tsor_proto_unregister(&tsor_inet.prot);
 }
+
+int tsor_conn_walk(struct tsor_net *tn, long skip,
+		   int visit(const struct tsor_conn_info *ci, void *arg),
+		   void *arg)
+{
+	return 0;
+}

@@ -39,6 +39,16 @@ static const char * const tsor_stat_names[__TSOR_STAT_MAX] = {
 	[TSOR_STAT_RDMA_RX_BYTES] = "rdma_rx_bytes",
 	[TSOR_STAT_SHM_TX_BYTES] = "shm_tx_bytes",
 	[TSOR_STAT_SHM_RX_BYTES] = "shm_rx_bytes",
+	[TSOR_STAT_PAIR_SERVED] = "pair_served",
+	[TSOR_STAT_PAIR_DENY_NO_SOCKET] = "pair_deny_no_socket",
+	[TSOR_STAT_PAIR_DENY_DISABLED] = "pair_deny_disabled",
+	[TSOR_STAT_PAIR_DENY_NOT_TSOR] = "pair_deny_not_tsor",
+	[TSOR_STAT_PAIR_DENY_PROOF] = "pair_deny_proof",
+	[TSOR_STAT_PAIR_DENY_NODE] = "pair_deny_node",
+	[TSOR_STAT_PAIR_DENY_BUSY] = "pair_deny_busy",
+	[TSOR_STAT_PAIR_DENY_NOMEM] = "pair_deny_nomem",
+	[TSOR_STAT_PAIR_CANCELLED] = "pair_cancelled",
+	[TSOR_STAT_CONN_RESET] = "conn_reset",
 };
 
 const char *tsor_stat_name(enum tsor_stat id)

@@ -33,6 +33,8 @@ struct tsor_net {
 	bool enabled;			/* READ_ONCE: read by the kprobe */
 	struct list_head node;		/* on the enabled list when enabled */
 	struct tsor_stats __percpu *stats;
+	spinlock_t socks_lock;
+	struct list_head socks;		/* tsor sockets, for conn dumps */
 };
 
 /* pernet.c */
@@ -74,6 +76,10 @@ static inline void tsor_stat_inc(struct tsor_net *tn, enum tsor_stat id)
 	tsor_stat_add(tn, id, 1);
 }
 
+/* channel.c: the channel layer and, below it, the transports. */
+int tsor_channel_init(void);
+void tsor_channel_exit(void);
+
 /* sock.c */
 int tsor_sock_init(void);
 void tsor_sock_exit(void);
@@ -106,6 +112,66 @@ bool tsor_peer_lookup(const struct tsor_addr *pod, struct tsor_addr *node);
 int tsor_peer_walk(long skip, int visit(const struct tsor_peer *p, void *arg),
 		   void *arg);
 void tsor_peer_exit(void);
+
+/* dev.c: this node's RDMA endpoint, and which devices exist. */
+struct tsor_dev_cfg {
+	char ibdev[TSOR_IBDEV_NAME_MAX];	/* "": automatic */
+	struct tsor_addr addr;			/* family 0: automatic */
+	u16 port;				/* rdma_cm listener port */
+	enum tsor_local_path local_path;
+};
+
+#define TSOR_DEV_PORT_DEFAULT	18515
+
+/* Which fields tsor_dev_set() changes. */
+#define TSOR_DEV_SET_IBDEV	BIT(0)
+#define TSOR_DEV_SET_ADDR	BIT(1)
+#define TSOR_DEV_SET_PORT	BIT(2)
+#define TSOR_DEV_SET_LOCAL_PATH	BIT(3)
+
+int tsor_dev_init(void);
+void tsor_dev_exit(void);
+/* The configuration, with automatic fields resolved where they can be. */
+void tsor_dev_get(struct tsor_dev_cfg *cfg);
+int tsor_dev_set(const struct tsor_dev_cfg *cfg, unsigned int mask,
+		 struct netlink_ext_ack *extack);
+enum tsor_local_path tsor_dev_local_path(void);
+/* Whether @node is this node (an address of init_net). */
+bool tsor_node_is_local(const struct tsor_addr *node);
+
+/* link.c: node-pair links, as `tsorctl link show` lists them. */
+struct tsor_link_info {
+	struct tsor_addr local;
+	struct tsor_addr remote;
+	enum tsor_link_state state;
+	u32 channels;
+};
+
+int tsor_link_walk(long skip,
+		   int visit(const struct tsor_link_info *li, void *arg),
+		   void *arg);
+
+/* sock.c: taken-over connections, as `tsorctl conn show` lists them. */
+struct tsor_conn_info {
+	struct net *net;
+	struct tsor_addr saddr;
+	struct tsor_addr daddr;
+	u16 sport;			/* host order */
+	u16 dport;
+	enum tsor_path path;
+	enum tsor_fallback reason;
+	u64 tx_bytes;
+	u64 rx_bytes;
+	u32 credits;
+};
+
+/*
+ * Calls @visit on each established tsor connection of @tn after the
+ * first @skip, until it returns non-zero; returns how many it finished.
+ */
+int tsor_conn_walk(struct tsor_net *tn, long skip,
+		   int visit(const struct tsor_conn_info *ci, void *arg),
+		   void *arg);
 
 /* hook.c */
 int tsor_hook_init(void);

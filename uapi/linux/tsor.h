@@ -120,6 +120,17 @@ enum tsor_stat {
 	TSOR_STAT_RDMA_RX_BYTES,
 	TSOR_STAT_SHM_TX_BYTES,		/* payload carried in shared memory */
 	TSOR_STAT_SHM_RX_BYTES,
+	/* Pairing requests this node answered, as the server side. */
+	TSOR_STAT_PAIR_SERVED,		/* accepted */
+	TSOR_STAT_PAIR_DENY_NO_SOCKET,	/* no such established connection */
+	TSOR_STAT_PAIR_DENY_DISABLED,	/* it is in a netns tsor is off in */
+	TSOR_STAT_PAIR_DENY_NOT_TSOR,	/* it is a plain TCP socket */
+	TSOR_STAT_PAIR_DENY_PROOF,	/* sequence numbers did not match */
+	TSOR_STAT_PAIR_DENY_NODE,	/* sender is not the client's node */
+	TSOR_STAT_PAIR_DENY_BUSY,	/* a TCP send was in progress */
+	TSOR_STAT_PAIR_DENY_NOMEM,	/* no memory for the rings */
+	TSOR_STAT_PAIR_CANCELLED,	/* client gave up after an accept */
+	TSOR_STAT_CONN_RESET,		/* paired connections reset */
 
 	__TSOR_STAT_MAX
 };

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A channel: one paired connection's pair of rings, and the socket-facing
+ * data path over them (channel.c).  Transports see the fields marked
+ * "transport" and the ring cursors; the rest belongs to channel.c.
+ */
+#ifndef _TSOR_CHANNEL_H
+#define _TSOR_CHANNEL_H
+
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <net/sock.h>
+#include "tsor.h"
+#include "transport.h"
+
+/* Ring sizes: powers of two within these bounds. */
+#define TSOR_RING_MIN	(64U << 10)
+#define TSOR_RING_MAX	(4U << 20)
+
+struct tsor_channel {
+	refcount_t ref;
+	spinlock_t lock;		/* cursors, flags, sk; taken with _bh */
+
+	struct tsor_ring_rx rx;		/* our ring, which the peer fills */
+	struct tsor_ring_tx tx;		/* the peer's ring, which we fill */
+	void *rx_buf;			/* rx.size bytes, physically contiguous */
+	void *tx_buf;			/* transport: where writes are staged */
+
+	const struct tsor_transport *xp;
+	void *xp_priv;			/* transport */
+
+	struct sock *sk;		/* NULL once the socket let go */
+	bool server;
+	bool ready;			/* may send: answered+confirmed */
+	bool rx_fin;			/* peer's FIN seen */
+	bool tx_fin;			/* our FIN sent */
+	bool peer_closed;		/* peer's socket is gone */
+	bool closed;			/* xp->close() called */
+	int err;			/* reset: -ECONNRESET and the like */
+
+	u64 tx_bytes;
+	u64 rx_bytes;
+};
+
+/* buf.c: physically contiguous buffers for rings and staging copies. */
+void *tsor_buf_alloc(u32 *size, u32 min, gfp_t gfp);
+void tsor_buf_free(void *buf, u32 size);
+
+static inline void tsor_channel_get(struct tsor_channel *ch)
+{
+	refcount_inc(&ch->ref);
+}
+
+void tsor_channel_put(struct tsor_channel *ch);
+
+#endif /* _TSOR_CHANNEL_H */
