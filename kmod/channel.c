@@ -1,17 +1,666 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Placeholder: the channel layer. */
+/*
+ * The channel layer: a paired connection's rings, and the socket calls
+ * that move bytes through them.  Below it sits a transport (RDMA link or
+ * shared memory), reached only through struct tsor_transport; the
+ * transport reports back through tsor_up.
+ *
+ * Locking: the socket lock serialises the socket's own calls (one sender
+ * claims ring space at a time, one reader consumes); ch->lock guards what
+ * transports change under us from softirq context (the peer's producer and
+ * consumer cursors, FIN, reset) and the pairing state.  No transport op is
+ * called with ch->lock held, so transports may take their own locks and
+ * call up again.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <net/sock.h>
 #include "channel.h"
 
-static const struct tsor_xport_up tsor_up = {};
+static unsigned int pair_timeout_ms = 3000;
+module_param(pair_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(pair_timeout_ms,
+		 "How long a connect() waits for the peer node's answer before staying TCP (default 3000)");
+
+static void tsor_channel_free(struct tsor_channel *ch)
+{
+	tsor_buf_free(ch->rx_buf, ch->rx.size);
+	kfree(ch);
+}
 
 void tsor_channel_put(struct tsor_channel *ch)
 {
+	if (refcount_dec_and_test(&ch->ref))
+		tsor_channel_free(ch);
 }
 
-int tsor_channel_init(void)
+/* Wakes a socket's waiters and pollers; @mask is what may have changed. */
+void tsor_channel_wake(struct sock *sk, __poll_t mask)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_sync_poll(&wq->wait, mask);
+	if (mask & EPOLLIN)
+		sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_IN);
+	if (mask & EPOLLOUT)
+		sk_wake_async(sk, SOCK_WAKE_SPACE, POLL_OUT);
+	rcu_read_unlock();
+}
+
+static struct tsor_net *tsor_channel_tn(struct tsor_channel *ch)
+{
+	return ch->sk ? tsor_net(sock_net(ch->sk)) : NULL;
+}
+
+/* Counts @id in the socket's namespace, if the socket is still there. */
+static void tsor_channel_count(struct tsor_channel *ch, enum tsor_stat id,
+			       s64 delta)
+{
+	struct tsor_net *tn = tsor_channel_tn(ch);
+
+	if (tn)
+		tsor_stat_add(tn, id, delta);
+}
+
+static void tsor_channel_stat_bytes(struct sock *sk, struct tsor_channel *ch,
+				    bool tx, u32 len)
+{
+	enum tsor_stat id;
+
+	if (ch->xp->path == TSOR_PATH_RDMA)
+		id = tx ? TSOR_STAT_RDMA_TX_BYTES : TSOR_STAT_RDMA_RX_BYTES;
+	else
+		id = tx ? TSOR_STAT_SHM_TX_BYTES : TSOR_STAT_SHM_RX_BYTES;
+	tsor_stat_add(tsor_net(sock_net(sk)), id, len);
+}
+
+/* Falls back to TCP for @reason; ch->lock held, pairing still WAITING. */
+static void tsor_channel_fail_locked(struct tsor_channel *ch,
+				     enum tsor_pair_event ev,
+				     enum tsor_fallback reason)
+{
+	tsor_pair_step(&ch->pair, ev, reason);
+	tsor_channel_count(ch, TSOR_STAT_FALLBACK(ch->pair.reason), 1);
+	if (ch->sk)
+		tsor_channel_wake(ch->sk, EPOLLOUT | EPOLLWRNORM | EPOLLIN);
+}
+
+struct tsor_channel *tsor_channel_new(struct sock *sk, bool server,
+				      u32 rx_size,
+				      const struct tsor_transport *xp)
+{
+	struct tsor_channel *ch;
+
+	ch = kzalloc(sizeof(*ch), GFP_KERNEL);
+	if (!ch)
+		return NULL;
+	ch->rx.size = rx_size;
+	ch->rx_buf = tsor_buf_alloc(&ch->rx.size, TSOR_RING_MIN, GFP_KERNEL);
+	if (!ch->rx_buf) {
+		kfree(ch);
+		return NULL;
+	}
+	refcount_set(&ch->ref, 1);
+	spin_lock_init(&ch->lock);
+	ch->xp = xp;
+	ch->sk = sk;
+	ch->server = server;
+	ch->pair.state = TSOR_PAIR_WAITING;
+	return ch;
+}
+
+static void tsor_channel_timeout(struct timer_list *t)
+{
+	struct tsor_channel *ch = from_timer(ch, t, timer);
+
+	spin_lock_bh(&ch->lock);
+	if (ch->pair.state == TSOR_PAIR_WAITING) {
+		/* The answer, when it comes, is then cancelled. */
+		ch->closed = true;
+		tsor_channel_fail_locked(ch, TSOR_PAIR_EV_TIMEOUT,
+					 TSOR_FALLBACK_TIMEOUT);
+	}
+	spin_unlock_bh(&ch->lock);
+	tsor_channel_put(ch);
+}
+
+/*
+ * Client: asks the transport to pair.  Whatever happens, the outcome shows
+ * in ch->pair and the socket is woken.
+ */
+int tsor_channel_pair(struct tsor_channel *ch, const struct tsor_addr *node,
+		      const struct tsor_pair_req *req)
+{
+	enum tsor_fallback reason = TSOR_FALLBACK_REFUSED;
+	int err;
+
+	timer_setup(&ch->timer, tsor_channel_timeout, 0);
+	tsor_channel_get(ch);
+	mod_timer(&ch->timer, jiffies + msecs_to_jiffies(pair_timeout_ms));
+
+	err = ch->xp->pair(ch, node, req, &reason);
+	if (!err)
+		return 0;
+
+	if (del_timer(&ch->timer))
+		tsor_channel_put(ch);
+	spin_lock_bh(&ch->lock);
+	if (ch->pair.state == TSOR_PAIR_WAITING)
+		tsor_channel_fail_locked(ch, TSOR_PAIR_EV_NAK,
+					 reason == TSOR_FALLBACK_NONE ?
+					 TSOR_FALLBACK_REFUSED : reason);
+	spin_unlock_bh(&ch->lock);
+	return err;
+}
+
+bool tsor_channel_settled(struct tsor_channel *ch)
+{
+	bool settled;
+
+	spin_lock_bh(&ch->lock);
+	settled = ch->pair.state == TSOR_PAIR_TCP ||
+		  (ch->pair.state == TSOR_PAIR_PAIRED && ch->ready);
+	spin_unlock_bh(&ch->lock);
+	return settled;
+}
+
+/* Upcalls from the transport */
+
+static void tsor_up_answered(struct tsor_channel *ch,
+			     const struct tsor_pair_ans *ans)
+{
+	bool take = false, close = false;
+
+	if (del_timer(&ch->timer))
+		tsor_channel_put(ch);
+
+	spin_lock_bh(&ch->lock);
+	if (ch->pair.state != TSOR_PAIR_WAITING) {
+		/* Timed out, or the socket is gone: undo on the peer too. */
+		close = true;
+	} else if (ans->reason == TSOR_FALLBACK_NONE) {
+		tsor_pair_step(&ch->pair, TSOR_PAIR_EV_ACK, TSOR_FALLBACK_NONE);
+		ch->y = ans->y;
+		take = true;
+	} else {
+		ch->closed = true;
+		close = true;
+		tsor_channel_fail_locked(ch, ans->reason ==
+					 TSOR_FALLBACK_LINK_DOWN ?
+					 TSOR_PAIR_EV_LINK_DOWN :
+					 TSOR_PAIR_EV_NAK, ans->reason);
+	}
+	spin_unlock_bh(&ch->lock);
+
+	if (take) {
+		/* CONFIRM goes out before any data the socket may now write. */
+		ch->xp->confirm(ch, true);
+		spin_lock_bh(&ch->lock);
+		ch->ready = true;
+		tsor_channel_count(ch, TSOR_STAT_CONN_PAIRED, 1);
+		if (ch->sk) {
+			tsor_channel_wake(ch->sk, EPOLLOUT | EPOLLWRNORM |
+					  EPOLLIN);
+		} else {
+			/* The socket closed meanwhile: end it cleanly. */
+			ch->tx_fin = true;
+			ch->closed = true;
+			close = true;
+		}
+		spin_unlock_bh(&ch->lock);
+		if (close) {
+			ch->xp->write(ch, NULL, 0, true);
+			ch->xp->close(ch, false);
+		}
+		return;
+	}
+	if (close) {
+		if (ans->reason == TSOR_FALLBACK_NONE)
+			ch->xp->confirm(ch, false);
+		ch->xp->close(ch, false);
+	}
+}
+
+static void tsor_up_confirmed(struct tsor_channel *ch, bool ok)
+{
+	bool orphan;
+
+	spin_lock_bh(&ch->lock);
+	if (ok) {
+		tsor_pair_step(&ch->pair, TSOR_PAIR_EV_ACK, TSOR_FALLBACK_NONE);
+		ch->ready = true;
+		tsor_channel_count(ch, TSOR_STAT_CONN_PAIRED, 1);
+	} else {
+		tsor_pair_step(&ch->pair, TSOR_PAIR_EV_NAK,
+			       TSOR_FALLBACK_REFUSED);
+		tsor_channel_count(ch, TSOR_STAT_PAIR_CANCELLED, 1);
+	}
+	orphan = !ch->sk;
+	if (ch->sk)
+		tsor_channel_wake(ch->sk, EPOLLOUT | EPOLLWRNORM | EPOLLIN);
+	else if (ok)
+		ch->tx_fin = true;
+	if (orphan && ok)
+		ch->closed = true;
+	spin_unlock_bh(&ch->lock);
+
+	/* The server socket closed before the client confirmed: say so. */
+	if (orphan && ok) {
+		ch->xp->write(ch, NULL, 0, true);
+		ch->xp->close(ch, false);
+	}
+}
+
+static void tsor_up_data(struct tsor_channel *ch, u32 len, bool fin)
+{
+	__poll_t mask = EPOLLIN | EPOLLRDNORM;
+
+	spin_lock_bh(&ch->lock);
+	if (!tsor_rx_produced(&ch->rx, len)) {
+		/* The peer wrote beyond its credits: it cannot be trusted. */
+		ch->err = -EPROTO;
+		mask |= EPOLLERR | EPOLLHUP;
+	}
+	if (fin) {
+		ch->rx_fin = true;
+		mask |= EPOLLRDHUP;
+	}
+	if (ch->sk)
+		tsor_channel_wake(ch->sk, mask);
+	spin_unlock_bh(&ch->lock);
+}
+
+static void tsor_up_credit(struct tsor_channel *ch, u32 cons)
+{
+	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
+
+	spin_lock_bh(&ch->lock);
+	if (!tsor_tx_credit(&ch->tx, cons)) {
+		ch->err = -EPROTO;
+		mask |= EPOLLERR | EPOLLHUP;
+	}
+	if (ch->sk)
+		tsor_channel_wake(ch->sk, mask);
+	spin_unlock_bh(&ch->lock);
+}
+
+static void tsor_up_peer_closed(struct tsor_channel *ch, int err)
+{
+	spin_lock_bh(&ch->lock);
+	ch->peer_closed = true;
+	if (err && !ch->err) {
+		ch->err = err;
+		tsor_channel_count(ch, TSOR_STAT_CONN_RESET, 1);
+	}
+	if (ch->sk)
+		tsor_channel_wake(ch->sk, EPOLLIN | EPOLLOUT | EPOLLRDHUP |
+				  EPOLLHUP | (err ? EPOLLERR : 0));
+	spin_unlock_bh(&ch->lock);
+}
+
+static void tsor_up_released(struct tsor_channel *ch)
+{
+}
+
+/* serve() is the socket layer's, given at init. */
+static struct tsor_xport_up tsor_up __ro_after_init = {
+	.answered = tsor_up_answered,
+	.confirmed = tsor_up_confirmed,
+	.data = tsor_up_data,
+	.credit = tsor_up_credit,
+	.peer_closed = tsor_up_peer_closed,
+	.released = tsor_up_released,
+};
+
+/* The socket side; each call below runs under the socket lock. */
+
+/* Why a send cannot go on, or 0. */
+static int tsor_channel_tx_error(struct sock *sk, struct tsor_channel *ch)
+{
+	if (ch->err)
+		return ch->err;
+	if (READ_ONCE(sk->sk_err))
+		return -ECONNRESET;
+	if ((sk->sk_shutdown & SEND_SHUTDOWN) || ch->tx_fin ||
+	    ch->peer_closed)
+		return -EPIPE;
+	return 0;
+}
+
+static bool tsor_channel_writable(struct sock *sk, struct tsor_channel *ch)
+{
+	bool ret;
+
+	spin_lock_bh(&ch->lock);
+	ret = tsor_channel_tx_error(sk, ch) ||
+	      (ch->ready && tsor_tx_space(&ch->tx));
+	spin_unlock_bh(&ch->lock);
+	return ret;
+}
+
+static int tsor_spans_count(struct tsor_span span[2], u32 len)
+{
+	if (len <= span[0].len) {
+		span[0].len = len;
+		span[1].len = 0;
+		return len ? 1 : 0;
+	}
+	span[1].len = len - span[0].len;
+	return 2;
+}
+
+int tsor_channel_sendmsg(struct sock *sk, struct tsor_channel *ch,
+			 struct msghdr *msg, size_t len)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	size_t copied = 0;
+	long timeo;
+	int err = 0;
+
+	lock_sock(sk);
+	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
+	while (copied < len) {
+		struct tsor_span span[2];
+		u32 want = min_t(size_t, len - copied, ch->tx.size);
+		u32 n = 0, done = 0;
+		int i;
+
+		spin_lock_bh(&ch->lock);
+		err = tsor_channel_tx_error(sk, ch);
+		if (!err && ch->ready)
+			n = tsor_tx_claim(&ch->tx, want, span);
+		spin_unlock_bh(&ch->lock);
+		if (err)
+			break;
+
+		if (!n) {
+			if (!timeo) {
+				err = -EAGAIN;
+				break;
+			}
+			if (signal_pending(current)) {
+				err = sock_intr_errno(timeo);
+				break;
+			}
+			add_wait_queue(sk_sleep(sk), &wait);
+			sk_wait_event(sk, &timeo, tsor_channel_writable(sk, ch),
+				      &wait);
+			remove_wait_queue(sk_sleep(sk), &wait);
+			continue;
+		}
+
+		for (i = 0; i < 2 && span[i].len; i++) {
+			size_t c = copy_from_iter(ch->tx_buf + span[i].off,
+						  span[i].len, &msg->msg_iter);
+
+			done += c;
+			if (c != span[i].len)
+				break;
+		}
+		if (done < n) {
+			/* A fault: give back what was claimed, not written. */
+			spin_lock_bh(&ch->lock);
+			ch->tx.prod -= n - done;
+			spin_unlock_bh(&ch->lock);
+			err = -EFAULT;
+			if (!done)
+				break;
+		}
+		if (ch->xp->write(ch, span, tsor_spans_count(span, done),
+				  false)) {
+			err = -ECONNRESET;
+			break;
+		}
+		copied += done;
+		ch->tx_bytes += done;
+		tsor_channel_stat_bytes(sk, ch, true, done);
+		if (err)
+			break;
+	}
+	release_sock(sk);
+
+	if (copied)
+		return copied;
+	return sk_stream_error(sk, msg->msg_flags, err);
+}
+
+static bool tsor_channel_readable(struct sock *sk, struct tsor_channel *ch)
+{
+	bool ret;
+
+	spin_lock_bh(&ch->lock);
+	ret = tsor_rx_avail(&ch->rx) || ch->rx_fin || ch->err ||
+	      READ_ONCE(sk->sk_err) || (sk->sk_shutdown & RCV_SHUTDOWN);
+	spin_unlock_bh(&ch->lock);
+	return ret;
+}
+
+/* Copies out at most @len readable bytes; consumes them unless @peek. */
+static int tsor_channel_copy_out(struct tsor_channel *ch, struct msghdr *msg,
+				 u32 len, bool peek, bool *announce, u32 *cons)
+{
+	struct tsor_span span[2];
+	u32 n, done = 0;
+	int i;
+
+	spin_lock_bh(&ch->lock);
+	n = tsor_rx_peek(&ch->rx, len, span);
+	spin_unlock_bh(&ch->lock);
+
+	for (i = 0; i < 2 && i < (int)n && span[i].len; i++) {
+		size_t c = copy_to_iter(ch->rx_buf + span[i].off, span[i].len,
+					&msg->msg_iter);
+
+		done += c;
+		if (c != span[i].len)
+			break;
+	}
+	if (!done && n)
+		return -EFAULT;
+	if (!peek && done) {
+		spin_lock_bh(&ch->lock);
+		tsor_rx_consume(&ch->rx, done);
+		*announce = tsor_rx_announce(&ch->rx);
+		*cons = ch->rx.cons;
+		spin_unlock_bh(&ch->lock);
+	}
+	return done;
+}
+
+int tsor_channel_recvmsg(struct sock *sk, struct tsor_channel *ch,
+			 struct msghdr *msg, size_t len, int flags)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	bool peek = flags & MSG_PEEK;
+	size_t copied = 0;
+	int target, err = 0;
+	long timeo;
+
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;	/* urgent data is TCP's alone */
+
+	lock_sock(sk);
+	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
+	while (copied < len) {
+		bool announce = false;
+		u32 cons = 0;
+		int n;
+
+		n = tsor_channel_copy_out(ch, msg, min_t(size_t, len - copied,
+							 U32_MAX), peek,
+					  &announce, &cons);
+		if (n < 0) {
+			err = n;
+			break;
+		}
+		if (announce)
+			ch->xp->credit(ch, cons);
+		if (n) {
+			copied += n;
+			if (!peek) {
+				ch->rx_bytes += n;
+				tsor_channel_stat_bytes(sk, ch, false, n);
+			}
+			if (copied >= target || peek)
+				break;
+			continue;
+		}
+		if (copied >= target)
+			break;
+
+		spin_lock_bh(&ch->lock);
+		err = ch->err;
+		if (!err && READ_ONCE(sk->sk_err))
+			err = -ECONNRESET;
+		n = !err && (ch->rx_fin || (sk->sk_shutdown & RCV_SHUTDOWN));
+		spin_unlock_bh(&ch->lock);
+		if (err || n)
+			break;		/* n: end of stream */
+		if (!timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(timeo);
+			break;
+		}
+		add_wait_queue(sk_sleep(sk), &wait);
+		sk_wait_event(sk, &timeo, tsor_channel_readable(sk, ch), &wait);
+		remove_wait_queue(sk_sleep(sk), &wait);
+	}
+	release_sock(sk);
+
+	return copied ? copied : err;
+}
+
+__poll_t tsor_channel_poll(struct sock *sk, struct tsor_channel *ch)
+{
+	u8 shutdown = READ_ONCE(sk->sk_shutdown);
+	int lowat = sock_rcvlowat(sk, 0, INT_MAX);
+	__poll_t mask = 0;
+	bool reset;
+
+	spin_lock_bh(&ch->lock);
+	reset = ch->err || READ_ONCE(sk->sk_err);
+	if (reset)
+		mask |= EPOLLERR;
+	if (reset || shutdown == SHUTDOWN_MASK ||
+	    (ch->rx_fin && (shutdown & SEND_SHUTDOWN)))
+		mask |= EPOLLHUP;
+	if (reset || ch->rx_fin || (shutdown & RCV_SHUTDOWN))
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+	else if (tsor_rx_avail(&ch->rx) >= lowat)
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (reset || (shutdown & SEND_SHUTDOWN) || ch->peer_closed ||
+	    (ch->ready && tsor_tx_space(&ch->tx)))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	spin_unlock_bh(&ch->lock);
+	return mask;
+}
+
+void tsor_channel_shutdown(struct sock *sk, struct tsor_channel *ch, int how)
+{
+	bool fin = false;
+
+	lock_sock(sk);
+	/* how is SHUT_RD/WR/RDWR; +1 gives the RCV/SEND_SHUTDOWN bits. */
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | ((how + 1) & SHUTDOWN_MASK));
+	spin_lock_bh(&ch->lock);
+	if ((sk->sk_shutdown & SEND_SHUTDOWN) && !ch->tx_fin && ch->ready &&
+	    !ch->err) {
+		ch->tx_fin = true;
+		fin = true;
+	}
+	spin_unlock_bh(&ch->lock);
+	if (fin)
+		ch->xp->write(ch, NULL, 0, true);
+	release_sock(sk);
+	tsor_channel_wake(sk, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLHUP);
+}
+
+bool tsor_channel_has_unread(struct tsor_channel *ch)
+{
+	bool ret;
+
+	spin_lock_bh(&ch->lock);
+	ret = tsor_rx_avail(&ch->rx) != 0;
+	spin_unlock_bh(&ch->lock);
+	return ret;
+}
+
+u32 tsor_channel_inq(struct tsor_channel *ch)
+{
+	u32 n;
+
+	spin_lock_bh(&ch->lock);
+	n = tsor_rx_avail(&ch->rx);
+	spin_unlock_bh(&ch->lock);
+	return n;
+}
+
+u32 tsor_channel_outq(struct tsor_channel *ch)
+{
+	u32 n;
+
+	spin_lock_bh(&ch->lock);
+	n = ch->tx.prod - ch->tx.cons;
+	spin_unlock_bh(&ch->lock);
+	return n;
+}
+
+/*
+ * The socket lets go of @ch and drops its reference.  A paired channel
+ * sends its FIN (unless @abort, which the peer sees as a reset) and is
+ * closed; one still pairing is closed when its answer comes.
+ */
+void tsor_channel_release(struct tsor_channel *ch, bool abort)
+{
+	bool fin = false, close = false;
+
+	spin_lock_bh(&ch->lock);
+	ch->sk = NULL;
+	if (ch->pair.state == TSOR_PAIR_PAIRED && ch->ready && !ch->closed) {
+		abort = abort || ch->err;
+		fin = !abort && !ch->tx_fin;
+		ch->tx_fin = true;
+		ch->closed = true;
+		close = true;
+	} else if (ch->pair.state == TSOR_PAIR_WAITING && !ch->server) {
+		/* The answer is cancelled and the channel closed on arrival. */
+		ch->closed = true;
+		tsor_pair_step(&ch->pair, TSOR_PAIR_EV_TIMEOUT,
+			       TSOR_FALLBACK_TIMEOUT);
+		if (del_timer(&ch->timer))
+			refcount_dec(&ch->ref);	/* ours is dropped below */
+	}
+	/*
+	 * A server channel still WAITING is finished by confirmed(); a
+	 * client's PAIRED but not yet ready one by answered().
+	 */
+	spin_unlock_bh(&ch->lock);
+
+	if (fin)
+		ch->xp->write(ch, NULL, 0, true);
+	if (close)
+		ch->xp->close(ch, abort);
+	tsor_channel_put(ch);
+}
+
+int tsor_channel_init(struct tsor_channel *serve(const struct tsor_pair_req *req,
+						 const struct tsor_transport *xp,
+						 struct tsor_pair_ans *ans))
 {
 	int err;
 
+	tsor_up.serve = serve;
 	err = tsor_local_init(&tsor_up);
 	if (err)
 		return err;

@@ -30,12 +30,15 @@ struct tsor_channel {
 	void *xp_priv;			/* transport */
 
 	struct sock *sk;		/* NULL once the socket let go */
+	struct tsor_pair pair;		/* WAITING until answered/confirmed */
+	u32 y;				/* client: server's seq after TCP */
+	struct timer_list timer;	/* client: answer timeout */
 	bool server;
-	bool ready;			/* may send: answered+confirmed */
+	bool ready;			/* may send: the peer knows our ring */
 	bool rx_fin;			/* peer's FIN seen */
 	bool tx_fin;			/* our FIN sent */
 	bool peer_closed;		/* peer's socket is gone */
-	bool closed;			/* xp->close() called */
+	bool closed;			/* xp->close() called or due */
 	int err;			/* reset: -ECONNRESET and the like */
 
 	u64 tx_bytes;
@@ -52,5 +55,25 @@ static inline void tsor_channel_get(struct tsor_channel *ch)
 }
 
 void tsor_channel_put(struct tsor_channel *ch);
+
+/* The socket-facing side, used by sock.c and pair.c. */
+struct tsor_channel *tsor_channel_new(struct sock *sk, bool server,
+				      u32 rx_size,
+				      const struct tsor_transport *xp);
+int tsor_channel_pair(struct tsor_channel *ch, const struct tsor_addr *node,
+		      const struct tsor_pair_req *req);
+bool tsor_channel_settled(struct tsor_channel *ch);
+int tsor_channel_sendmsg(struct sock *sk, struct tsor_channel *ch,
+			 struct msghdr *msg, size_t len);
+int tsor_channel_recvmsg(struct sock *sk, struct tsor_channel *ch,
+			 struct msghdr *msg, size_t len, int flags);
+__poll_t tsor_channel_poll(struct sock *sk, struct tsor_channel *ch);
+void tsor_channel_shutdown(struct sock *sk, struct tsor_channel *ch,
+			   int how);
+bool tsor_channel_has_unread(struct tsor_channel *ch);
+void tsor_channel_release(struct tsor_channel *ch, bool abort);
+u32 tsor_channel_inq(struct tsor_channel *ch);
+u32 tsor_channel_outq(struct tsor_channel *ch);
+void tsor_channel_wake(struct sock *sk, __poll_t mask);
 
 #endif /* _TSOR_CHANNEL_H */

@@ -26,7 +26,7 @@ static int __init tsor_init(void)
 	err = tsor_dev_init();
 	if (err)
 		goto out_pernet;
-	err = tsor_channel_init();
+	err = tsor_channel_init(tsor_pair_serve);
 	if (err)
 		goto out_dev;
 	err = tsor_sock_init();

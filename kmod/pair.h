@@ -31,7 +31,7 @@ struct tsor_pair_proof {
 
 /* The server socket's own view, read under its lock. */
 struct tsor_pair_tcp {
-	u32 snd_una;	/* oldest byte it sent that is not acknowledged */
+	u32 snd_isn1;	/* its first sequence number after the SYN (ISN + 1) */
 	u32 snd_nxt;	/* next sequence number it will send */
 	u32 rcv_nxt;	/* next sequence number it expects */
 };
@@ -39,14 +39,16 @@ struct tsor_pair_tcp {
 /*
  * Whether a PAIR_REQ comes from the connection's real client.  The client
  * has written nothing yet (connect() has not returned), so its snd_nxt is
- * exactly what the server expects next; what it has received lies
- * between what the server knows was acknowledged and what it sent.
+ * exactly what the server expects next; what it had received when it asked
+ * lies between the server's first sequence number and what it sent.  (Not
+ * from what the server saw acknowledged: the client keeps acknowledging
+ * while its request travels.)
  */
 static inline bool tsor_pair_proof_ok(const struct tsor_pair_proof *req,
 				      const struct tsor_pair_tcp *srv)
 {
 	return req->snd_nxt == srv->rcv_nxt &&
-	       tsor_seq_between(req->rcv_nxt, srv->snd_una, srv->snd_nxt);
+	       tsor_seq_between(req->rcv_nxt, srv->snd_isn1, srv->snd_nxt);
 }
 
 /* Where the client's socket is in pairing. */

@@ -15,18 +15,15 @@
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/slab.h>
+#include <linux/sockios.h>
+#include <linux/termios.h>
 #include <net/inet_common.h>
 #include <net/ipv6.h>
 #include <net/protocol.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <net/transp_v6.h>
-#include "tsor.h"
-
-/* What tsor knows about one of its sockets. */
-struct tsor_sock {
-	struct rcu_head rcu;
-};
+#include "sock.h"
 
 /*
  * Copied from TCP's at init, since inet6_stream_ops is only reachable at
@@ -52,6 +49,12 @@ static const struct tsor_family *tsor_family_of_sk(const struct sock *sk)
 	return sk->sk_prot_creator == &tsor_inet6.prot ? &tsor_inet6 : &tsor_inet;
 }
 
+bool tsor_sk_is_ours(const struct sock *sk)
+{
+	return sk->sk_prot_creator == &tsor_inet.prot ||
+	       (tsor_sock_ipv6() && sk->sk_prot_creator == &tsor_inet6.prot);
+}
+
 static const struct proto_ops *tcp_ops(const struct socket *sock)
 {
 	return sock->ops == &tsor_inet6_ops ? tsor_inet6.tcp_ops :
@@ -62,7 +65,7 @@ static const struct proto_ops *tcp_ops(const struct socket *sock)
  * Our pointer is tagged NOCOPY (accepted children must not inherit it) and
  * nothing else; psock and reuseport tag theirs with other bits.
  */
-static struct tsor_sock *tsor_sk(const struct sock *sk)
+struct tsor_sock *tsor_sk(const struct sock *sk)
 {
 	uintptr_t v = (uintptr_t)rcu_access_pointer(__sk_user_data(sk));
 
@@ -73,12 +76,14 @@ static struct tsor_sock *tsor_sk(const struct sock *sk)
 
 static int tsor_sk_attach(struct sock *sk)
 {
+	struct tsor_net *tn = tsor_net(sock_net(sk));
 	struct tsor_sock *ts;
 	int err = 0;
 
 	ts = kzalloc(sizeof(*ts), sk->sk_allocation);
 	if (!ts)
 		return -ENOMEM;
+	ts->sk = sk;
 
 	write_lock_bh(&sk->sk_callback_lock);
 	if (rcu_access_pointer(__sk_user_data(sk)))
@@ -92,12 +97,30 @@ static int tsor_sk_attach(struct sock *sk)
 		kfree(ts);
 		return err;
 	}
-	tsor_stat_inc(tsor_net(sock_net(sk)), TSOR_STAT_SOCK_ACTIVE);
+	spin_lock_bh(&tn->socks_lock);
+	list_add_tail(&ts->node, &tn->socks);
+	spin_unlock_bh(&tn->socks_lock);
+	tsor_stat_inc(tn, TSOR_STAT_SOCK_ACTIVE);
 	return 0;
+}
+
+/*
+ * An accepted child has no state until accept() or a pairing request
+ * reaches it, whichever comes first; both run under the socket lock.
+ */
+struct tsor_sock *tsor_sk_get_or_attach(struct sock *sk)
+{
+	struct tsor_sock *ts = tsor_sk(sk);
+
+	if (ts || tsor_sk_attach(sk))
+		return ts;
+	tsor_stat_inc(tsor_net(sock_net(sk)), TSOR_STAT_SOCK_ACCEPTED);
+	return tsor_sk(sk);
 }
 
 static void tsor_sk_detach(struct sock *sk)
 {
+	struct tsor_net *tn = tsor_net(sock_net(sk));
 	struct tsor_sock *ts;
 
 	write_lock_bh(&sk->sk_callback_lock);
@@ -108,8 +131,31 @@ static void tsor_sk_detach(struct sock *sk)
 
 	if (!ts)
 		return;
-	tsor_stat_add(tsor_net(sock_net(sk)), TSOR_STAT_SOCK_ACTIVE, -1);
+	spin_lock_bh(&tn->socks_lock);
+	list_del(&ts->node);
+	spin_unlock_bh(&tn->socks_lock);
+	/* A channel left here was never released by close(): reset it. */
+	if (ts->ch)
+		tsor_channel_release(ts->ch, true);
+	tsor_stat_add(tn, TSOR_STAT_SOCK_ACTIVE, -1);
 	kfree_rcu(ts, rcu);
+}
+
+/*
+ * Takes the channel away from the socket's state.  Under the list lock, so
+ * that a conn dump never reads a channel being released.
+ */
+static struct tsor_channel *tsor_sk_take_channel(struct sock *sk,
+						 struct tsor_sock *ts)
+{
+	struct tsor_net *tn = tsor_net(sock_net(sk));
+	struct tsor_channel *ch;
+
+	spin_lock_bh(&tn->socks_lock);
+	ch = ts->ch;
+	ts->ch = NULL;
+	spin_unlock_bh(&tn->socks_lock);
+	return ch;
 }
 
 /* struct proto hooks */
@@ -149,26 +195,205 @@ static void tsor_sk_destroy(struct sock *sk)
 	tsor_sk_detach(sk);
 }
 
+/* Pairing as the socket sees it */
+
 /*
- * proto_ops.  Each op below is where the data path takes over once a
- * connection is paired; until then it is TCP's op, plus byte accounting.
+ * Picks up the channel's outcome once pairing settled; socket lock held.
+ * Returns the state.
  */
+static enum tsor_sock_state tsor_sock_sync(struct tsor_sock *ts)
+{
+	struct tsor_channel *ch = ts->ch;
+
+	if (ts->state != TSOR_SK_PAIRING || !tsor_channel_settled(ch))
+		return ts->state;
+	if (ch->pair.state == TSOR_PAIR_PAIRED) {
+		if (!ch->server)
+			ts->tcp_rx_end = ch->y;
+		WRITE_ONCE(ts->state, TSOR_SK_PAIRED);
+	} else {
+		ts->reason = ch->pair.reason;
+		WRITE_ONCE(ts->state, TSOR_SK_TCP);
+		tsor_channel_release(tsor_sk_take_channel(ts->sk, ts), false);
+	}
+	return ts->state;
+}
+
+/* Whether a call must wait for pairing to settle before going anywhere. */
+static bool tsor_sock_unsettled(struct sock *sk, struct tsor_sock *ts)
+{
+	if (ts->state == TSOR_SK_PAIRING)
+		return true;
+	/* An established client whose pairing has not started yet. */
+	return ts->state == TSOR_SK_IDLE &&
+	       test_bit(TSOR_SKF_CLIENT, &ts->flags) &&
+	       sk->sk_state == TCP_ESTABLISHED;
+}
+
+static bool tsor_sock_settled_cond(struct sock *sk, struct tsor_sock *ts)
+{
+	return !tsor_sock_unsettled(sk, ts) ||
+	       (ts->state == TSOR_SK_PAIRING && tsor_channel_settled(ts->ch));
+}
+
+/*
+ * Waits, socket lock held, until pairing settled; the answer is bounded
+ * by the pairing timeout.  Returns the state, or -errno (-EAGAIN when
+ * @timeo ran out, -EINTR and the like on a signal).
+ */
+static int tsor_sock_wait_settled(struct sock *sk, struct tsor_sock *ts,
+				  long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+	for (;;) {
+		tsor_sock_sync(ts);
+		if (!tsor_sock_unsettled(sk, ts))
+			return ts->state;
+		if (!*timeo)
+			return -EAGAIN;
+		if (signal_pending(current))
+			return sock_intr_errno(*timeo);
+		add_wait_queue(sk_sleep(sk), &wait);
+		sk_wait_event(sk, timeo, tsor_sock_settled_cond(sk, ts), &wait);
+		remove_wait_queue(sk_sleep(sk), &wait);
+	}
+}
+
+/*
+ * Returns the settled state for a call that may wait as @nonblock says,
+ * or -errno; the socket lock is not held on return.
+ */
+static int tsor_sock_settle(struct sock *sk, struct tsor_sock *ts,
+			    bool nonblock, bool send)
+{
+	long timeo = send ? sock_sndtimeo(sk, nonblock) :
+			    sock_rcvtimeo(sk, nonblock);
+	int ret;
+
+	if (READ_ONCE(ts->state) == TSOR_SK_PAIRED ||
+	    READ_ONCE(ts->state) == TSOR_SK_TCP)
+		return READ_ONCE(ts->state);
+	lock_sock(sk);
+	ret = tsor_sock_wait_settled(sk, ts, &timeo);
+	release_sock(sk);
+	return ret;
+}
+
+/*
+ * Pairing started from softirq context runs from a work item of its own,
+ * which holds the socket rather than its tsor state: the state may be
+ * freed with the socket meanwhile.
+ */
+struct tsor_pair_work {
+	struct work_struct work;
+	struct sock *sk;
+};
+
+static void tsor_pair_work_fn(struct work_struct *work)
+{
+	struct tsor_pair_work *pw = container_of(work, struct tsor_pair_work,
+						 work);
+
+	tsor_pair_start(pw->sk);
+	sock_put(pw->sk);
+	kfree(pw);
+}
+
+static void tsor_pair_schedule(struct sock *sk)
+{
+	struct tsor_pair_work *pw = kmalloc(sizeof(*pw), GFP_ATOMIC);
+
+	/* Without memory the next send or receive starts it instead. */
+	if (!pw)
+		return;
+	INIT_WORK(&pw->work, tsor_pair_work_fn);
+	pw->sk = sk;
+	sock_hold(sk);
+	schedule_work(&pw->work);
+}
+
+/* A client's TCP state changed; softirq context. */
+static void tsor_state_change(struct sock *sk)
+{
+	struct tsor_sock *ts;
+
+	rcu_read_lock();
+	ts = tsor_sk(sk);
+	if (ts) {
+		ts->tcp_state_change(sk);
+		if (sk->sk_state == TCP_ESTABLISHED &&
+		    !test_bit(TSOR_SKF_STARTED, &ts->flags))
+			tsor_pair_schedule(sk);
+	}
+	rcu_read_unlock();
+}
+
+/*
+ * proto_ops.  Each op below dispatches on the connection's state: TCP's
+ * op until it is paired (with byte accounting), the channel's after.
+ */
+
+static bool tsor_sock_tcp_left(struct sock *sk, struct tsor_sock *ts)
+{
+	return tsor_pair_tcp_left(READ_ONCE(tcp_sk(sk)->copied_seq),
+				  ts->tcp_rx_end);
+}
 
 static int tsor_release(struct socket *sock)
 {
+	struct sock *sk = sock->sk;
+	struct tsor_sock *ts = sk ? tsor_sk(sk) : NULL;
+
+	if (ts) {
+		struct tsor_channel *ch;
+		bool abort;
+
+		lock_sock(sk);
+		tsor_sock_sync(ts);
+		ch = tsor_sk_take_channel(sk, ts);
+		/* Unread data makes TCP send a reset; so does the channel. */
+		abort = ch && (tsor_channel_has_unread(ch) ||
+			       tsor_sock_tcp_left(sk, ts));
+		release_sock(sk);
+		if (ch)
+			tsor_channel_release(ch, abort);
+	}
 	return tcp_ops(sock)->release(sock);
 }
 
 static int tsor_connect(struct socket *sock, struct sockaddr *uaddr,
 			int addr_len, int flags)
 {
-	return tcp_ops(sock)->connect(sock, uaddr, addr_len, flags);
+	struct sock *sk = sock->sk;
+	struct tsor_sock *ts = tsor_sk(sk);
+	long timeo;
+	int err;
+
+	if (ts && !test_and_set_bit(TSOR_SKF_CLIENT, &ts->flags)) {
+		write_lock_bh(&sk->sk_callback_lock);
+		ts->tcp_state_change = sk->sk_state_change;
+		sk->sk_state_change = tsor_state_change;
+		write_unlock_bh(&sk->sk_callback_lock);
+	}
+
+	err = tcp_ops(sock)->connect(sock, uaddr, addr_len, flags);
+	if (err || !ts)
+		return err;
+
+	/* Blocking connect: pair now, and return once settled. */
+	tsor_pair_start(sk);
+	lock_sock(sk);
+	timeo = MAX_SCHEDULE_TIMEOUT;
+	/* A signal only ends the wait; pairing finishes behind the socket. */
+	tsor_sock_wait_settled(sk, ts, &timeo);
+	release_sock(sk);
+	return 0;
 }
 
 static int tsor_accept(struct socket *sock, struct socket *newsock, int flags,
 		       bool kern)
 {
-	struct sock *newsk;
 	int err;
 
 	err = tcp_ops(sock)->accept(sock, newsock, flags, kern);
@@ -176,13 +401,12 @@ static int tsor_accept(struct socket *sock, struct socket *newsock, int flags,
 		return err;
 
 	/*
-	 * The child is a clone of the listener and TCP already set it up;
-	 * without our state it simply stays plain TCP under our ops.
+	 * The child is a clone of the listener and TCP already set it up; a
+	 * pairing request may have given it our state already.
 	 */
-	newsk = newsock->sk;
-	if (!tsor_sk_attach(newsk))
-		tsor_stat_inc(tsor_net(sock_net(newsk)),
-			      TSOR_STAT_SOCK_ACCEPTED);
+	lock_sock(newsock->sk);
+	tsor_sk_get_or_attach(newsock->sk);
+	release_sock(newsock->sk);
 	return 0;
 }
 
@@ -192,10 +416,62 @@ static void tsor_count_tcp(struct socket *sock, enum tsor_stat id, int len)
 		tsor_stat_add(tsor_net(sock_net(sock->sk)), id, len);
 }
 
+/*
+ * The settled state for a send, or -errno.  A server's TCP sends are
+ * counted in tcp_busy first, under the socket lock, so that a pairing
+ * request never freezes TCP in the middle of one.
+ */
+static int tsor_send_state(struct sock *sk, struct tsor_sock *ts, int flags,
+			   bool *busy)
+{
+	int state, err = 0;
+
+	*busy = false;
+	/* A client's first bytes wait for the connection, then pairing. */
+	if (test_bit(TSOR_SKF_CLIENT, &ts->flags) &&
+	    READ_ONCE(ts->state) == TSOR_SK_IDLE) {
+		long timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
+
+		lock_sock(sk);
+		if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV))
+			err = sk_stream_wait_connect(sk, &timeo);
+		release_sock(sk);
+		if (err)
+			return err;
+		tsor_pair_start(sk);
+	}
+	state = tsor_sock_settle(sk, ts, flags & MSG_DONTWAIT, true);
+	if (state != TSOR_SK_IDLE)
+		return state;
+	lock_sock(sk);
+	state = tsor_sock_sync(ts);
+	if (state == TSOR_SK_IDLE) {
+		atomic_inc(&ts->tcp_busy);
+		*busy = true;
+	}
+	release_sock(sk);
+	if (state == TSOR_SK_PAIRING)
+		return tsor_sock_settle(sk, ts, flags & MSG_DONTWAIT, true);
+	return state;
+}
+
 static int tsor_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 {
-	int ret = tcp_ops(sock)->sendmsg(sock, msg, size);
+	struct sock *sk = sock->sk;
+	struct tsor_sock *ts = tsor_sk(sk);
+	bool busy = false;
+	int ret;
 
+	if (ts) {
+		ret = tsor_send_state(sk, ts, msg->msg_flags, &busy);
+		if (ret < 0)
+			return ret;
+		if (ret == TSOR_SK_PAIRED)
+			return tsor_channel_sendmsg(sk, ts->ch, msg, size);
+	}
+	ret = tcp_ops(sock)->sendmsg(sock, msg, size);
+	if (ts && busy)
+		atomic_dec(&ts->tcp_busy);
 	tsor_count_tcp(sock, TSOR_STAT_TCP_TX_BYTES, ret);
 	return ret;
 }
@@ -203,17 +479,125 @@ static int tsor_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 static ssize_t tsor_sendpage(struct socket *sock, struct page *page,
 			     int offset, size_t size, int flags)
 {
-	ssize_t ret = tcp_ops(sock)->sendpage(sock, page, offset, size, flags);
+	struct sock *sk = sock->sk;
+	struct tsor_sock *ts = tsor_sk(sk);
+	bool busy = false;
+	ssize_t ret;
 
+	if (ts) {
+		ret = tsor_send_state(sk, ts, flags, &busy);
+		if (ret < 0)
+			return ret;
+		if (ret == TSOR_SK_PAIRED) {
+			/* The generic path: a copy like any other send. */
+			struct msghdr msg = { .msg_flags = flags };
+			struct bio_vec bv = {
+				.bv_page = page,
+				.bv_offset = offset,
+				.bv_len = size,
+			};
+
+			iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bv, 1, size);
+			return tsor_channel_sendmsg(sk, ts->ch, &msg, size);
+		}
+	}
+	ret = tcp_ops(sock)->sendpage(sock, page, offset, size, flags);
+	if (ts && busy)
+		atomic_dec(&ts->tcp_busy);
 	tsor_count_tcp(sock, TSOR_STAT_TCP_TX_BYTES, ret);
 	return ret;
+}
+
+/* TCP reads of a paired socket: what the peer sent before the switch. */
+static int tsor_recv_tcp_part(struct socket *sock, struct tsor_sock *ts,
+			      struct msghdr *msg, size_t size, int flags)
+{
+	u32 left = tsor_sock_tcp_left(sock->sk, ts);
+	int ret;
+
+	ret = tcp_ops(sock)->recvmsg(sock, msg, min_t(size_t, size, left),
+				     flags);
+	if (!(flags & MSG_PEEK))
+		tsor_count_tcp(sock, TSOR_STAT_TCP_RX_BYTES, ret);
+	return ret;
+}
+
+static bool tsor_tcp_readable(struct sock *sk)
+{
+	return READ_ONCE(tcp_sk(sk)->rcv_nxt) != READ_ONCE(tcp_sk(sk)->copied_seq);
+}
+
+/*
+ * A server socket that may still be asked to pair reads TCP without
+ * blocking in it, so that a pairing request can take it over meanwhile.
+ */
+static bool tsor_recv_pairable(struct sock *sk, struct tsor_sock *ts)
+{
+	return READ_ONCE(ts->state) == TSOR_SK_IDLE &&
+	       !test_bit(TSOR_SKF_CLIENT, &ts->flags) &&
+	       sk->sk_state == TCP_ESTABLISHED &&
+	       !READ_ONCE(tcp_sk(sk)->bytes_received);
+}
+
+static bool tsor_recv_wake_cond(struct sock *sk, struct tsor_sock *ts)
+{
+	return tsor_tcp_readable(sk) || READ_ONCE(sk->sk_err) ||
+	       (sk->sk_shutdown & RCV_SHUTDOWN) ||
+	       !tsor_recv_pairable(sk, ts);
 }
 
 static int tsor_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 			int flags)
 {
-	int ret = tcp_ops(sock)->recvmsg(sock, msg, size, flags);
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct sock *sk = sock->sk;
+	struct tsor_sock *ts = tsor_sk(sk);
+	long timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	int ret, more;
 
+	if (!ts)
+		goto tcp;
+	for (;;) {
+		ret = tsor_sock_settle(sk, ts, flags & MSG_DONTWAIT, false);
+		if (ret < 0)
+			return ret;
+		if (ret == TSOR_SK_PAIRED) {
+			if (tsor_sock_tcp_left(sk, ts)) {
+				ret = tsor_recv_tcp_part(sock, ts, msg, size,
+							 flags);
+				if (ret <= 0 || ret == size ||
+				    !(flags & MSG_WAITALL))
+					return ret;
+				/* MSG_WAITALL goes on into the ring. */
+				more = tsor_channel_recvmsg(sk, ts->ch, msg,
+							    size - ret, flags);
+				return more > 0 ? ret + more : ret;
+			}
+			return tsor_channel_recvmsg(sk, ts->ch, msg, size, flags);
+		}
+		if (ret == TSOR_SK_TCP || !tsor_recv_pairable(sk, ts) || !timeo)
+			goto tcp;
+
+		ret = tcp_ops(sock)->recvmsg(sock, msg, size,
+					     flags | MSG_DONTWAIT);
+		if (ret != -EAGAIN) {
+			if (!(flags & MSG_PEEK))
+				tsor_count_tcp(sock, TSOR_STAT_TCP_RX_BYTES,
+					       ret);
+			return ret;
+		}
+		if (signal_pending(current))
+			return sock_intr_errno(timeo);
+		lock_sock(sk);
+		add_wait_queue(sk_sleep(sk), &wait);
+		sk_wait_event(sk, &timeo, tsor_recv_wake_cond(sk, ts), &wait);
+		remove_wait_queue(sk_sleep(sk), &wait);
+		release_sock(sk);
+		if (!timeo && !tsor_recv_wake_cond(sk, ts))
+			return -EAGAIN;
+	}
+tcp:
+	ret = tcp_ops(sock)->recvmsg(sock, msg, size, flags);
 	if (!(flags & MSG_PEEK))
 		tsor_count_tcp(sock, TSOR_STAT_TCP_RX_BYTES, ret);
 	return ret;
@@ -223,20 +607,105 @@ static ssize_t tsor_splice_read(struct socket *sock, loff_t *ppos,
 				struct pipe_inode_info *pipe, size_t len,
 				unsigned int flags)
 {
-	ssize_t ret = tcp_ops(sock)->splice_read(sock, ppos, pipe, len, flags);
+	struct tsor_sock *ts = tsor_sk(sock->sk);
+	ssize_t ret;
 
+	/* Paired (or pairable) sockets splice through their recvmsg. */
+	if (ts && READ_ONCE(ts->state) != TSOR_SK_TCP)
+		return generic_file_splice_read(sock->file, ppos, pipe, len,
+						flags);
+	ret = tcp_ops(sock)->splice_read(sock, ppos, pipe, len, flags);
 	tsor_count_tcp(sock, TSOR_STAT_TCP_RX_BYTES, ret);
 	return ret;
+}
+
+static __poll_t tsor_sock_poll_paired(struct sock *sk, struct tsor_sock *ts)
+{
+	__poll_t mask = tsor_channel_poll(sk, ts->ch);
+
+	if (tsor_sock_tcp_left(sk, ts) && tsor_tcp_readable(sk))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	return mask;
 }
 
 static __poll_t tsor_poll(struct file *file, struct socket *sock,
 			  poll_table *wait)
 {
-	return tcp_ops(sock)->poll(file, sock, wait);
+	struct sock *sk = sock->sk;
+	struct tsor_sock *ts = tsor_sk(sk);
+	bool unsettled;
+	__poll_t mask;
+
+	if (!ts)
+		return tcp_ops(sock)->poll(file, sock, wait);
+
+	switch (READ_ONCE(ts->state)) {
+	case TSOR_SK_PAIRED:
+		sock_poll_wait(file, sock, wait);
+		return tsor_sock_poll_paired(sk, ts);
+	case TSOR_SK_TCP:
+		return tcp_ops(sock)->poll(file, sock, wait);
+	default:
+		break;
+	}
+
+	mask = tcp_ops(sock)->poll(file, sock, wait);
+	if (!tsor_sock_unsettled(sk, ts))
+		return mask;
+	/*
+	 * Now that the poller is queued, pick up an outcome that may have
+	 * arrived before: its wake-up would have been missed.
+	 */
+	lock_sock(sk);
+	tsor_sock_sync(ts);
+	unsettled = tsor_sock_unsettled(sk, ts);
+	release_sock(sk);
+	if (READ_ONCE(ts->state) == TSOR_SK_PAIRED)
+		return tsor_sock_poll_paired(sk, ts);
+	/* Writable only once pairing settled. */
+	if (unsettled)
+		mask &= ~(EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
+	return mask;
+}
+
+static int tsor_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
+{
+	struct sock *sk = sock->sk;
+	struct tsor_sock *ts = tsor_sk(sk);
+	int answer;
+
+	if (!ts || READ_ONCE(ts->state) != TSOR_SK_PAIRED)
+		return tcp_ops(sock)->ioctl(sock, cmd, arg);
+
+	switch (cmd) {
+	case SIOCINQ:
+		answer = tsor_sock_tcp_left(sk, ts) + tsor_channel_inq(ts->ch);
+		break;
+	case SIOCOUTQ:
+		answer = tsor_channel_outq(ts->ch);
+		break;
+	case SIOCOUTQNSD:
+		answer = 0;	/* a write is handed to the transport at once */
+		break;
+	default:
+		return tcp_ops(sock)->ioctl(sock, cmd, arg);
+	}
+	return put_user(answer, (int __user *)arg);
 }
 
 static int tsor_shutdown(struct socket *sock, int how)
 {
+	struct sock *sk = sock->sk;
+	struct tsor_sock *ts = tsor_sk(sk);
+	int state;
+
+	if (!ts || how < SHUT_RD || how > SHUT_RDWR)
+		return tcp_ops(sock)->shutdown(sock, how);
+	state = tsor_sock_settle(sk, ts, false, true);
+	if (state == TSOR_SK_PAIRED) {
+		tsor_channel_shutdown(sk, ts->ch, how);
+		return 0;
+	}
 	return tcp_ops(sock)->shutdown(sock, how);
 }
 
@@ -281,6 +750,7 @@ static void tsor_family_setup(struct tsor_family *f, const char *name,
 	ops->recvmsg = tsor_recvmsg;
 	ops->splice_read = tsor_splice_read;
 	ops->poll = tsor_poll;
+	ops->ioctl = tsor_ioctl;
 	ops->shutdown = tsor_shutdown;
 	ops->setsockopt = tsor_setsockopt;
 
@@ -391,9 +861,63 @@ void tsor_sock_exit(void)
 	tsor_proto_unregister(&tsor_inet.prot);
 }
 
+static void tsor_conn_fill(struct sock *sk, struct tsor_sock *ts,
+			   struct tsor_conn_info *ci)
+{
+	struct tsor_pair_req t;
+	struct tsor_channel *ch;
+
+	memset(ci, 0, sizeof(*ci));
+	ci->net = sock_net(sk);
+	tsor_pair_tuple(sk, &t);
+	ci->saddr = t.saddr;
+	ci->daddr = t.daddr;
+	ci->sport = ntohs(t.sport);
+	ci->dport = ntohs(t.dport);
+	ci->path = TSOR_PATH_TCP;
+	ci->reason = READ_ONCE(ts->state) == TSOR_SK_TCP ? ts->reason :
+							  TSOR_FALLBACK_NONE;
+	ci->tx_bytes = tcp_sk(sk)->bytes_acked;
+	ci->rx_bytes = tcp_sk(sk)->bytes_received;
+	ch = ts->ch;
+	if (READ_ONCE(ts->state) != TSOR_SK_PAIRED || !ch)
+		return;
+	spin_lock_bh(&ch->lock);
+	ci->path = ch->xp->path;
+	ci->tx_bytes = ch->tx_bytes;
+	ci->rx_bytes = ch->rx_bytes;
+	ci->credits = ch->ready ? tsor_tx_space(&ch->tx) : 0;
+	spin_unlock_bh(&ch->lock);
+}
+
+/*
+ * Lists the namespace's connected tsor sockets.  The socket list lock
+ * keeps each socket and its state alive while it is read; a paired
+ * socket's channel stays until its tsor state goes.
+ */
 int tsor_conn_walk(struct tsor_net *tn, long skip,
 		   int visit(const struct tsor_conn_info *ci, void *arg),
 		   void *arg)
 {
-	return 0;
+	struct tsor_conn_info ci;
+	struct tsor_sock *ts;
+	int done = 0;
+
+	spin_lock_bh(&tn->socks_lock);
+	list_for_each_entry(ts, &tn->socks, node) {
+		struct sock *sk = ts->sk;
+
+		if (!((1 << READ_ONCE(sk->sk_state)) &
+		      (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT | TCPF_FIN_WAIT1 |
+		       TCPF_FIN_WAIT2 | TCPF_LAST_ACK | TCPF_CLOSING)))
+			continue;
+		if (skip-- > 0)
+			continue;
+		tsor_conn_fill(sk, ts, &ci);
+		if (visit(&ci, arg))
+			break;
+		done++;
+	}
+	spin_unlock_bh(&tn->socks_lock);
+	return done;
 }

@@ -76,8 +76,10 @@ struct tsor_transport {
 	 * The socket is done with @ch.  Tells the peer (@abort: it sees a
 	 * reset, as after a TCP RST), stops delivering upcalls other than
 	 * released(), and calls up->released() once neither side can touch the
-	 * rings any more.  Called once per channel that was paired or handed
-	 * to pair() successfully.
+	 * rings any more.  Called exactly once for each channel handed to
+	 * pair() successfully (whatever the answer), and for each channel
+	 * serve() returned that was then confirmed; a cancelled server channel
+	 * is the transport's to release without a close().
 	 */
 	void (*close)(struct tsor_channel *ch, bool abort);
 };
@@ -98,7 +100,8 @@ struct tsor_xport_up {
 	 * Server, process context: a pairing request arrived through @xp.
 	 * Returns a channel with its receive ring, ch->tx.size set from the
 	 * request, and *@ans filled in; or NULL with ans->reason.  The channel
-	 * must not send until confirmed().
+	 * must not send until confirmed().  The returned channel carries one
+	 * reference, which the transport owns: it must not take another.
 	 */
 	struct tsor_channel *(*serve)(const struct tsor_pair_req *req,
 				      const struct tsor_transport *xp,

@@ -77,7 +77,14 @@ static inline void tsor_stat_inc(struct tsor_net *tn, enum tsor_stat id)
 }
 
 /* channel.c: the channel layer and, below it, the transports. */
-int tsor_channel_init(void);
+struct tsor_channel;
+struct tsor_transport;
+struct tsor_pair_req;
+struct tsor_pair_ans;
+/* @serve: how the socket layer answers a pairing request (transport.h). */
+int tsor_channel_init(struct tsor_channel *serve(const struct tsor_pair_req *req,
+						 const struct tsor_transport *xp,
+						 struct tsor_pair_ans *ans));
 void tsor_channel_exit(void);
 
 /* sock.c */
@@ -172,6 +179,11 @@ struct tsor_conn_info {
 int tsor_conn_walk(struct tsor_net *tn, long skip,
 		   int visit(const struct tsor_conn_info *ci, void *arg),
 		   void *arg);
+
+/* pair.c: answering a pairing request, as the server's node. */
+struct tsor_channel *tsor_pair_serve(const struct tsor_pair_req *req,
+				     const struct tsor_transport *xp,
+				     struct tsor_pair_ans *ans);
 
 /* hook.c */
 int tsor_hook_init(void);

@@ -37,9 +37,9 @@ static void test_seq(void)
 
 static void test_proof(void)
 {
-	/* Server sent 100 bytes from ISN 0xffffffc0; 40 are acknowledged. */
+	/* Server sent 100 bytes from ISN 0xffffffc0. */
 	struct tsor_pair_tcp srv = {
-		.snd_una = 0xffffffc1u + 40,
+		.snd_isn1 = 0xffffffc1u,
 		.snd_nxt = 0xffffffc1u + 100,
 		.rcv_nxt = 0x12345679u,
 	};
@@ -49,15 +49,15 @@ static void test_proof(void)
 	int i;
 
 	CHECK(tsor_pair_proof_ok(&req, &srv), "the real client is accepted");
-	req.rcv_nxt = srv.snd_una;
-	CHECK(tsor_pair_proof_ok(&req, &srv), "client that read all acked bytes");
+	req.rcv_nxt = srv.snd_isn1;
+	CHECK(tsor_pair_proof_ok(&req, &srv), "client that read nothing yet");
 	req.rcv_nxt = srv.snd_nxt;
 	CHECK(tsor_pair_proof_ok(&req, &srv), "client that read everything");
 	req.rcv_nxt = srv.snd_nxt + 1;
 	CHECK(!tsor_pair_proof_ok(&req, &srv), "received more than was sent");
-	req.rcv_nxt = srv.snd_una - 1;
-	CHECK(!tsor_pair_proof_ok(&req, &srv), "behind what it acknowledged");
-	req.rcv_nxt = srv.snd_una;
+	req.rcv_nxt = srv.snd_isn1 - 1;
+	CHECK(!tsor_pair_proof_ok(&req, &srv), "before the first byte");
+	req.rcv_nxt = srv.snd_isn1;
 	req.snd_nxt = srv.rcv_nxt + 1;
 	CHECK(!tsor_pair_proof_ok(&req, &srv), "client claims to have sent");
 
