@@ -188,6 +188,8 @@ static void tsor_up_answered(struct tsor_channel *ch,
 	} else if (ans->reason == TSOR_FALLBACK_NONE) {
 		tsor_pair_step(&ch->pair, TSOR_PAIR_EV_ACK, TSOR_FALLBACK_NONE);
 		ch->y = ans->y;
+		/* The server's FIN came on TCP already; the ring ends at once. */
+		ch->rx_fin = ans->fin;
 		take = true;
 	} else {
 		ch->closed = true;

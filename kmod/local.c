@@ -13,7 +13,7 @@
 #include "channel.h"
 
 struct tsor_local_pair {
-	spinlock_t lock;
+	spinlock_t lock;		/* ch[] and closed[] */
 	struct tsor_channel *ch[2];	/* [0] client, [1] server */
 	bool closed[2];
 };
@@ -98,43 +98,58 @@ static void tsor_local_confirm(struct tsor_channel *ch, bool ok)
 		tsor_local_drop(lp, 1);
 }
 
-/* Runs @fn on the other side of @ch unless it was closed. */
-#define tsor_local_peer_call(ch, fn, ...)				\
-	do {								\
-		struct tsor_local_pair *__lp = (ch)->xp_priv;		\
-		int __peer = !tsor_local_side(ch);			\
-									\
-		spin_lock_bh(&__lp->lock);				\
-		if (!__lp->closed[__peer] && __lp->ch[__peer])		\
-			tsor_local_up->fn(__lp->ch[__peer], ##__VA_ARGS__); \
-		spin_unlock_bh(&__lp->lock);				\
-	} while (0)
+/* The other side of @ch, or NULL once it closed; under lp->lock. */
+static struct tsor_channel *tsor_local_peer(struct tsor_local_pair *lp,
+					    struct tsor_channel *ch)
+{
+	int peer = !tsor_local_side(ch);
+
+	lockdep_assert_held(&lp->lock);
+	return lp->closed[peer] ? NULL : lp->ch[peer];
+}
 
 static int tsor_local_write(struct tsor_channel *ch, const struct tsor_span *span,
 			    int n, bool fin)
 {
+	struct tsor_local_pair *lp = ch->xp_priv;
+	struct tsor_channel *peer;
 	u32 len = 0;
 	int i;
 
 	for (i = 0; i < n; i++)
 		len += span[i].len;
-	tsor_local_peer_call(ch, data, len, fin);
+	spin_lock_bh(&lp->lock);
+	peer = tsor_local_peer(lp, ch);
+	if (peer)
+		tsor_local_up->data(peer, len, fin);
+	spin_unlock_bh(&lp->lock);
 	return 0;
 }
 
 static int tsor_local_credit(struct tsor_channel *ch, u32 cons)
 {
-	tsor_local_peer_call(ch, credit, cons);
+	struct tsor_local_pair *lp = ch->xp_priv;
+	struct tsor_channel *peer;
+
+	spin_lock_bh(&lp->lock);
+	peer = tsor_local_peer(lp, ch);
+	if (peer)
+		tsor_local_up->credit(peer, cons);
+	spin_unlock_bh(&lp->lock);
 	return 0;
 }
 
 static void tsor_local_close(struct tsor_channel *ch, bool abort)
 {
 	struct tsor_local_pair *lp = ch->xp_priv;
-	int i = tsor_local_side(ch);
+	struct tsor_channel *peer;
 
-	tsor_local_peer_call(ch, peer_closed, abort ? -ECONNRESET : 0);
-	tsor_local_drop(lp, i);
+	spin_lock_bh(&lp->lock);
+	peer = tsor_local_peer(lp, ch);
+	if (peer)
+		tsor_local_up->peer_closed(peer, abort ? -ECONNRESET : 0);
+	spin_unlock_bh(&lp->lock);
+	tsor_local_drop(lp, tsor_local_side(ch));
 }
 
 const struct tsor_transport tsor_local_transport = {

@@ -102,10 +102,11 @@ void tsor_pair_start(struct sock *sk)
 		return;
 	}
 	/*
-	 * The server finished (or the connection failed) before we asked:
-	 * stay TCP, which is no fallback, and let pollers see it.
+	 * The connection failed or was reset before we asked: stay TCP,
+	 * which is no fallback, and let pollers see it.  (A server that sent
+	 * its FIN already, CLOSE_WAIT here, can still be paired.)
 	 */
-	if (sk->sk_state != TCP_ESTABLISHED) {
+	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))) {
 		WRITE_ONCE(ts->state, TSOR_SK_TCP);
 		tsor_channel_wake(sk, EPOLLOUT | EPOLLWRNORM | EPOLLIN);
 		release_sock(sk);
@@ -147,11 +148,18 @@ void tsor_pair_start(struct sock *sk)
 /* Server side */
 
 /*
+ * A server that already sent its last byte and FIN can still be paired:
+ * the client's bytes then travel over the channel and the FIN with Y.
+ */
+#define TSOR_PAIR_STATES \
+	(TCPF_ESTABLISHED | TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2)
+
+/*
  * How often a request sock is looked at again, about 1 ms apart: under
  * load a full accept queue holds the final ACK back for a while.
  */
 #define TSOR_PAIR_LOOKUP_TRIES	1000
-#define TSOR_PAIR_MISS_TRIES	3
+#define TSOR_PAIR_MISS_TRIES	20
 /* How long a TCP send in progress is waited for, about 0.15 ms apart. */
 #define TSOR_PAIR_BUSY_TRIES	300
 
@@ -185,7 +193,7 @@ static struct sock *tsor_pair_lookup(struct net *net,
 						ntohs(req->dport), 0, 0);
 #endif
 	}
-	if (sk && sk->sk_state != TCP_ESTABLISHED) {
+	if (sk && !((1 << sk->sk_state) & TSOR_PAIR_STATES)) {
 		/*
 		 * Request and timewait socks are not connections to pair; a
 		 * request sock means the client's last ACK is still on its
@@ -250,7 +258,7 @@ static struct tsor_channel *tsor_pair_serve_sk(struct sock *sk,
 	struct tsor_channel *ch;
 	struct tsor_sock *ts;
 
-	if (sk->sk_state != TCP_ESTABLISHED)
+	if (!((1 << sk->sk_state) & TSOR_PAIR_STATES))
 		return tsor_pair_deny(tn, TSOR_STAT_PAIR_DENY_NO_SOCKET,
 				      TSOR_FALLBACK_REFUSED, ans);
 	/* snd_una less what was acknowledged: the first data sequence. */
@@ -294,6 +302,12 @@ static struct tsor_channel *tsor_pair_serve_sk(struct sock *sk,
 	ans->reason = TSOR_FALLBACK_NONE;
 	ans->y = tp->write_seq;
 	ans->ring_size = ch->rx.size;
+	if (sk->sk_shutdown & SEND_SHUTDOWN) {
+		/* The FIN took a sequence number of its own. */
+		ans->fin = true;
+		ans->y--;
+		ch->tx_fin = true;
+	}
 	/* A reader blocked on TCP must now wait for the outcome instead. */
 	tsor_channel_wake(sk, EPOLLIN | EPOLLRDNORM);
 	return ch;

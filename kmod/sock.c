@@ -227,7 +227,8 @@ static bool tsor_sock_unsettled(struct sock *sk, struct tsor_sock *ts)
 	/* An established client whose pairing has not started yet. */
 	return ts->state == TSOR_SK_IDLE &&
 	       test_bit(TSOR_SKF_CLIENT, &ts->flags) &&
-	       sk->sk_state == TCP_ESTABLISHED;
+	       !test_bit(TSOR_SKF_STARTED, &ts->flags) &&
+	       (1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT);
 }
 
 static bool tsor_sock_settled_cond(struct sock *sk, struct tsor_sock *ts)

@@ -37,6 +37,7 @@ struct tsor_pair_ans {
 	enum tsor_fallback reason;	/* NONE: accepted */
 	u32 y;				/* seq after the server's last TCP byte */
 	u32 ring_size;			/* server's receive ring */
+	bool fin;			/* the server had shut down sending */
 };
 
 /*

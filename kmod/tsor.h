@@ -33,7 +33,7 @@ struct tsor_net {
 	bool enabled;			/* READ_ONCE: read by the kprobe */
 	struct list_head node;		/* on the enabled list when enabled */
 	struct tsor_stats __percpu *stats;
-	spinlock_t socks_lock;
+	spinlock_t socks_lock;		/* socks */
 	struct list_head socks;		/* tsor sockets, for conn dumps */
 };
 
