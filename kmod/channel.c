@@ -17,6 +17,7 @@
 #include <linux/module.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/sched/mm.h>
 #include <linux/uio.h>
 #include <net/sock.h>
 #include "channel.h"
@@ -26,11 +27,44 @@ module_param(pair_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(pair_timeout_ms,
 		 "How long a connect() waits for the peer node's answer before staying TCP (default 3000)");
 
+static unsigned int netns_ring_mb = 256;
+module_param(netns_ring_mb, uint, 0644);
+MODULE_PARM_DESC(netns_ring_mb,
+		 "Receive ring memory one namespace may hold, in MiB; past it new connections stay TCP (default 256)");
+
+/*
+ * Takes up to *@size bytes of @tn's ring budget, halving the ring to fit;
+ * false if not even the smallest ring fits.
+ */
+static bool tsor_ring_reserve(struct tsor_net *tn, u32 *size)
+{
+	long cap = (long)READ_ONCE(netns_ring_mb) << 20;
+	u32 len;
+
+	for (len = *size; len >= TSOR_RING_MIN; len >>= 1) {
+		if (atomic_long_add_return(len, &tn->ring_bytes) <= cap) {
+			*size = len;
+			return true;
+		}
+		atomic_long_sub(len, &tn->ring_bytes);
+	}
+	return false;
+}
+
+static void tsor_ring_unreserve(struct tsor_net *tn, u32 size)
+{
+	atomic_long_sub(size, &tn->ring_bytes);
+}
+
 static void tsor_channel_free(struct tsor_channel *ch)
 {
-	tsor_stat_global_add(TSOR_STAT_RING_BYTES, -(s64)ch->rx.size);
-	tsor_stat_global_add(TSOR_STAT_CHANNEL_ACTIVE, -1);
+	struct tsor_net *tn = tsor_net(ch->net);
+
+	tsor_stat_add(tn, TSOR_STAT_RING_BYTES, -(s64)ch->rx.size);
+	tsor_stat_add(tn, TSOR_STAT_CHANNEL_ACTIVE, -1);
+	tsor_ring_unreserve(tn, ch->rx.size);
 	tsor_buf_free(ch->rx_buf, ch->rx.size);
+	put_net(ch->net);
 	kfree(ch);
 }
 
@@ -94,23 +128,46 @@ static void tsor_channel_fail_locked(struct tsor_channel *ch,
 		tsor_channel_wake(ch->sk, EPOLLOUT | EPOLLWRNORM | EPOLLIN);
 }
 
+static struct mem_cgroup *tsor_sk_memcg(const struct sock *sk)
+{
+#ifdef CONFIG_MEMCG
+	return sk->sk_memcg;
+#else
+	return NULL;
+#endif
+}
+
 struct tsor_channel *tsor_channel_new(struct sock *sk, bool server,
 				      u32 rx_size,
 				      const struct tsor_transport *xp)
 {
+	struct tsor_net *tn = tsor_net(sock_net(sk));
 	struct tsor_channel *ch;
+	u32 reserved = rx_size;
 
-	ch = kzalloc(sizeof(*ch), GFP_KERNEL);
+	struct mem_cgroup *memcg;
+
+	/*
+	 * Charged to the socket's memory cgroup, as its buffers are, whoever
+	 * runs this (connect(), or the work its state change queued).
+	 */
+	memcg = set_active_memcg(tsor_sk_memcg(sk));
+	ch = kzalloc(sizeof(*ch), GFP_KERNEL_ACCOUNT);
 	if (!ch)
-		return NULL;
-	ch->rx.size = rx_size;
-	ch->rx_buf = tsor_buf_alloc(&ch->rx.size, TSOR_RING_MIN, GFP_KERNEL);
-	if (!ch->rx_buf) {
-		kfree(ch);
-		return NULL;
-	}
-	tsor_stat_global_add(TSOR_STAT_CHANNEL_ACTIVE, 1);
-	tsor_stat_global_add(TSOR_STAT_RING_BYTES, ch->rx.size);
+		goto err_memcg;
+	if (!tsor_ring_reserve(tn, &reserved))
+		goto err_free;
+	ch->rx.size = reserved;
+	ch->rx_buf = tsor_buf_alloc(&ch->rx.size, TSOR_RING_MIN,
+				    GFP_KERNEL_ACCOUNT);
+	if (!ch->rx_buf)
+		goto err_unreserve;
+	set_active_memcg(memcg);
+	tsor_ring_unreserve(tn, reserved - ch->rx.size);
+	/* Counted in the namespace until the last reference goes. */
+	ch->net = get_net(sock_net(sk));
+	tsor_stat_add(tn, TSOR_STAT_CHANNEL_ACTIVE, 1);
+	tsor_stat_add(tn, TSOR_STAT_RING_BYTES, ch->rx.size);
 	refcount_set(&ch->ref, 1);
 	spin_lock_init(&ch->lock);
 	ch->xp = xp;
@@ -118,6 +175,14 @@ struct tsor_channel *tsor_channel_new(struct sock *sk, bool server,
 	ch->server = server;
 	ch->pair.state = TSOR_PAIR_WAITING;
 	return ch;
+
+err_unreserve:
+	tsor_ring_unreserve(tn, reserved);
+err_free:
+	kfree(ch);
+err_memcg:
+	set_active_memcg(memcg);
+	return NULL;
 }
 
 static void tsor_channel_timeout(struct timer_list *t)

@@ -30,6 +30,7 @@ struct tsor_channel {
 	void *xp_priv;			/* transport */
 
 	struct sock *sk;		/* NULL once the socket let go */
+	struct net *net;		/* held: its ring budget and gauges */
 	struct tsor_pair pair;		/* WAITING until answered/confirmed */
 	u32 y;				/* client: server's seq after TCP */
 	struct timer_list timer;	/* client: answer timeout */

@@ -65,12 +65,6 @@ void tsor_stat_add(struct tsor_net *tn, enum tsor_stat id, s64 delta)
 	this_cpu_add(tsor_global_stats->v[id], delta);
 }
 
-/* For objects that outlive their namespace: counted in the totals only. */
-void tsor_stat_global_add(enum tsor_stat id, s64 delta)
-{
-	this_cpu_add(tsor_global_stats->v[id], delta);
-}
-
 void tsor_stats_sum(const struct tsor_stats __percpu *stats,
 		    u64 out[__TSOR_STAT_MAX])
 {

@@ -43,8 +43,9 @@ for i in $(seq "$NETNS_CYCLES"); do
 	ip -n ch_a link set eth0 up && ip -n ch_b link set eth0 up &&
 	ip -n ch_a link set lo up && ip -n ch_b link set lo up &&
 	"$TSORCTL" netns enable ch_a && "$TSORCTL" netns enable ch_b &&
-	stream ch_b ch_a 7000 10.20.0.2 -n 64K >/dev/null || {
+	out=$(stream ch_b ch_a 7000 10.20.0.2 -n 64K --timeout 120) || {
 		check "netns cycle $i" false
+		diag "$out"
 		break
 	}
 	ip netns del ch_a
@@ -67,8 +68,9 @@ done_conns=0 port=7100
 while [ "$done_conns" -lt "$CONNS" ]; do
 	n=$((CONNS - done_conns < BATCH ? CONNS - done_conns : BATCH))
 	port=$((port + 1))
-	stream pod_b pod_a $port "$B4" -m epoll -c "$n" -n 1K >/dev/null || {
+	out=$(stream pod_b pod_a $port "$B4" -m epoll -c "$n" -n 1K --timeout 120) || {
 		check "connections $done_conns to $((done_conns + n))" false
+		diag "$out"
 		break
 	}
 	done_conns=$((done_conns + n))
@@ -88,8 +90,10 @@ for i in 1 2 3 4 5; do
 	"$TSORCTL" peer add 10.10.0.0/24 via 127.0.0.1
 	"$TSORCTL" netns enable pod_a
 	"$TSORCTL" netns enable pod_b
-	stream pod_b pod_a 7050 "$B4" -c 8 -n 256K >/dev/null ||
+	out=$(stream pod_b pod_a 7050 "$B4" -c 8 -n 256K --timeout 120) || {
 		check "module cycle $i: traffic" false
+		diag "$out"
+	}
 	delpods
 	tsor_unload_wait || { check "module cycle $i: rmmod" false; break; }
 	grep -q "^TSOR" /proc/slabinfo && { check "module cycle $i: slabs gone" false; break; }
