@@ -20,9 +20,15 @@
 #
 # Paths: tcp (neither pod enabled), shm and rdma (both pods enabled, the
 # node's local-path set to shm or rdma), smc (both ends of every program
-# under LD_PRELOAD=bench/smc_preload.so, pods not enabled).  A path that
-# cannot be set up is recorded in env.json as missing, with the reason, and
-# its cells are skipped.
+# under LD_PRELOAD=bench/smc_preload.so).  A path that cannot be set up is
+# recorded in env.json as missing, with the reason, and its cells skipped.
+#
+# SMC-R runs as host-network pods do, both ends in the node's namespace on
+# the node's address (10.244.0.1), its TCP handshake over lo: on 6.1 rxe
+# lives in init_net only, Soft-RoCE has RoCEv2 GIDs only, so only SMC-Rv2
+# applies, and SMC-Rv2's server looks its route up in the RDMA device's
+# namespace from its own address, which fails for a pod's address.  So the
+# pods cannot use SMC-R over rxe0 on this kernel.
 set -uo pipefail
 
 bench=$(cd "$(dirname "$0")" && pwd -P)
@@ -48,7 +54,7 @@ RAW=$out/raw.jsonl
 : >"$RAW"
 
 NODE=10.244.0.1 CLI=10.244.0.2 SRV=10.244.0.3
-PNETID=TSORBENCH
+PNETID=TSORBENCH UEID=TSOR-BENCH
 
 # PROGRESS: "[k/n] " while cells run.
 PROGRESS=''
@@ -107,9 +113,10 @@ counters() {
 	shm|rdma)
 		"$TSORCTL" -j stats show netns pod_a 2>/dev/null || echo '{}' ;;
 	smc)
-		printf '{"a":%s,"b":%s}\n' \
-			"$(ip netns exec pod_a "$bench/smcctl" stats 2>/dev/null || echo '{}')" \
-			"$(ip netns exec pod_b "$bench/smcctl" stats 2>/dev/null || echo '{}')" ;;
+		# Both ends are in the node's namespace: its counters have
+		# the client's and the server's side.
+		printf '{"a":%s,"b":{}}\n' \
+			"$("$bench/smcctl" stats 2>/dev/null || echo '{}')" ;;
 	*)
 		echo '{}' ;;
 	esac
@@ -142,20 +149,25 @@ setup() {
 		local err
 		if ! err=$(modload smc) || ! modload smc_diag >/dev/null; then
 			missing smc "modprobe smc: $err"
-		elif ! err=$("$bench/smcctl" pnet add $PNETID ib rxe0 1 2>&1) ||
-		     ! err=$(ip netns exec pod_a "$bench/smcctl" pnet add $PNETID eth eth0 2>&1) ||
-		     ! err=$(ip netns exec pod_b "$bench/smcctl" pnet add $PNETID eth eth0 2>&1); then
-			missing smc "smcctl pnet: $err"
+		elif ! err=$("$bench/smcctl" ueid add $UEID 2>&1) ||
+		     ! err=$("$bench/smcctl" pnet add $PNETID ib rxe0 1 2>&1) ||
+		     ! err=$("$bench/smcctl" pnet add $PNETID eth lo 2>&1) ||
+		     ! err=$("$bench/smcctl" pnet add $PNETID eth br0 2>&1); then
+			missing smc "smcctl: $err"
 		fi
 	fi
 	return 0
 }
 
-# path_on PATH: make new sockets of both pods take PATH.  PRE: the command
-# prefix of both ends' programs.
-PRE=()
+# path_on PATH: make new sockets of both ends take PATH.  PRE: the command
+# prefix of both ends' programs; SNS, CNS: how to run a program in the
+# server's and the client's namespace; DST: the server's address.
+PRE=() SNS=() CNS=() DST=''
 path_on() {
-	PRE=(env)
+	PRE=(env) SNS=(ip netns exec pod_b) CNS=(ip netns exec pod_a) DST=$SRV
+	if [ "$1" = smc ]; then
+		SNS=() CNS=() DST=$NODE
+	fi
 	case $1 in
 	tcp|smc)
 		if [ -d /sys/module/tsor ]; then
@@ -176,7 +188,7 @@ path_on() {
 }
 
 listening() {
-	[ "$(ip netns exec pod_b ss -Hltn "sport = :$1" | wc -l)" -ge 1 ]
+	[ "$("${SNS[@]}" ss -Hltn "sport = :$1" | wc -l)" -ge 1 ]
 }
 
 wait_listen() {
@@ -207,12 +219,12 @@ to_us() {
 SRVCMD=()
 server_cmd() {
 	case $1 in
-	sockperf-*) SRVCMD=(sockperf server --tcp -i "$SRV" -p "$2") ;;
-	iperf3-*) SRVCMD=(iperf3 -s -B "$SRV" -p "$2") ;;
-	redis-*) SRVCMD=(redis-server --bind "$SRV" --port "$2" --save ""
+	sockperf-*) SRVCMD=(sockperf server --tcp -i "$DST" -p "$2") ;;
+	iperf3-*) SRVCMD=(iperf3 -s -B "$DST" -p "$2") ;;
+	redis-*) SRVCMD=(redis-server --bind "$DST" --port "$2" --save ""
 			 --appendonly no --protected-mode no --daemonize no) ;;
-	http) SRVCMD=(node "$bench/http-server.js" "$SRV" "$2" 65536) ;;
-	connrate) SRVCMD=("$bench/connrate" server -a "$SRV" -p "$2") ;;
+	http) SRVCMD=(node "$bench/http-server.js" "$DST" "$2" 65536) ;;
+	connrate) SRVCMD=("$bench/connrate" server -a "$DST" -p "$2") ;;
 	esac
 }
 
@@ -220,12 +232,12 @@ server_cmd() {
 # metrics as a JSON object, or fails.
 client() {
 	local wl=$1 port=$2 log=$3 limit=$((secs * 4 + 60)) n
-	local run=(timeout -k 5 "$limit" ip netns exec pod_a "${PRE[@]}")
+	local run=(timeout -k 5 "$limit" "${CNS[@]}" "${PRE[@]}")
 	case $wl in
 	sockperf-*)
 		local size=64
 		[ "$wl" = sockperf-4k ] && size=4096
-		"${run[@]}" sockperf ping-pong --tcp -i $SRV -p "$port" -m $size \
+		"${run[@]}" sockperf ping-pong --tcp -i "$DST" -p "$port" -m $size \
 			-t "$secs" --mps=max >"$log" 2>&1 || return 1
 		awk '
 			/---> percentile 50.000 =/ { p50 = $NF }
@@ -240,7 +252,7 @@ client() {
 		;;
 	iperf3-*)
 		n=${wl#iperf3-}
-		"${run[@]}" iperf3 -c $SRV -p "$port" -t "$secs" -P "$n" -J \
+		"${run[@]}" iperf3 -c "$DST" -p "$port" -t "$secs" -P "$n" -J \
 			>"$log" 2>&1 || return 1
 		jq -ce 'if .error then error(.error) else
 			{ gbit_s: (.end.sum_received.bits_per_second / 1e9),
@@ -255,7 +267,7 @@ client() {
 		local rate=$out/.redis-rate.$n reqs m
 		reqs=$((secs * $(cat "$rate" 2>/dev/null || echo 500)))
 		[ $reqs -ge 200 ] || reqs=200
-		"${run[@]}" redis-benchmark -h $SRV -p "$port" -c "$n" -P 1 \
+		"${run[@]}" redis-benchmark -h "$DST" -p "$port" -c "$n" -P 1 \
 			-n $reqs -t set,get --csv >"$log" 2>&1 || return 1
 		m=$(awk -F, '
 			{ gsub(/"/, "") }
@@ -278,7 +290,7 @@ client() {
 		;;
 	http)
 		"${run[@]}" wrk -t 1 -c 8 -d "${secs}s" --latency \
-			"http://$SRV:$port/" >"$log" 2>&1 || return 1
+			"http://$DST:$port/" >"$log" 2>&1 || return 1
 		local rps p50 p99 mb errs
 		rps=$(awk '/^Requests\/sec:/ { print $2 }' "$log")
 		p50=$(awk '$1 == "50%" { print $2 }' "$log")
@@ -295,7 +307,7 @@ client() {
 			"$rps" "$p50" "$p99" "${mb:-0}" "${errs:-0}"
 		;;
 	connrate)
-		"${run[@]}" "$bench/connrate" client -a $SRV -p "$port" -t "$secs" \
+		"${run[@]}" "$bench/connrate" client -a "$DST" -p "$port" -t "$secs" \
 			>"$log" 2>&1 || return 1
 		awk '/^connrate / {
 			for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
@@ -329,7 +341,7 @@ record() {
 				       select(.key | startswith("fallback_")) |
 				       .value - ($a.stats[.key] // 0)] | add // 0) }
 		 elif $path == "smc" then
-			{ smcr_conns: (s("a"; "smcr_clnt_succ") + s("b"; "smcr_srv_succ")),
+			{ smcr_conns: s("a"; "smcr_clnt_succ"),
 			  smcr_bytes: (s("a"; "smcr_tx_bytes") + s("a"; "smcr_rx_bytes")),
 			  fallbacks: (fb("a") + fb("b")) }
 		 else {} end) as $proof |
@@ -360,7 +372,7 @@ cell() {
 		err="cannot switch to path $path"
 	else
 		server_cmd "$wl" "$port"
-		ip netns exec pod_b "${PRE[@]}" "${SRVCMD[@]}" >"$log.server" 2>&1 &
+		"${SNS[@]}" "${PRE[@]}" "${SRVCMD[@]}" >"$log.server" 2>&1 &
 		spid=$!
 		if ! wait_listen "$port" "$spid"; then
 			err="the server never listened: $(tail -n 3 "$log.server" | tr '\n' ' ')"

@@ -5,6 +5,7 @@
  *
  *   smcctl pnet add PNETID [eth NETDEV] [ib IBDEV [PORT]]
  *   smcctl pnet flush
+ *   smcctl ueid add UEID
  *   smcctl stats
  *
  * pnet add: an entry of the SMC pnet table, as smc_pnet -a does.  SMC-R
@@ -12,6 +13,10 @@
  * handshake and the device's port carry the same pnetid; pods' veths have
  * no hardware pnetid, so the benchmark gives them one.  An entry that
  * exists already counts as success.
+ *
+ * ueid add: a user-defined EID, as smcr ueid add does.  SMC-Rv2, the only
+ * SMC-R Soft-RoCE can do (its GIDs are all RoCEv2), is proposed only when
+ * the system has one.  Node-wide.
  *
  * stats: SMC's counters, as smcd stats does, as one JSON object: the SMC-R
  * connections that succeeded (client and server), the bytes SMC-R moved,
@@ -38,6 +43,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: smcctl pnet add PNETID [eth NETDEV] [ib IBDEV [PORT]]\n"
 		"       smcctl pnet flush\n"
+		"       smcctl ueid add UEID\n"
 		"       smcctl stats\n");
 	exit(2);
 }
@@ -207,6 +213,10 @@ int main(int argc, char **argv)
 			usage();
 		if (!strcmp(argv[1], "add") && argc < 5)
 			usage();
+	} else if (!strcmp(argv[1], "ueid")) {
+		if (argc != 4 || strcmp(argv[2], "add") ||
+		    strlen(argv[3]) > SMC_MAX_EID_LEN)
+			usage();
 	} else if (strcmp(argv[1], "stats") || argc != 2) {
 		usage();
 	}
@@ -216,8 +226,8 @@ int main(int argc, char **argv)
 		perror("smcctl: netlink");
 		return 1;
 	}
-	fam_name = strcmp(argv[1], "stats") ? SMCR_GENL_FAMILY_NAME :
-					      SMC_GENL_FAMILY_NAME;
+	fam_name = strcmp(argv[1], "pnet") ? SMC_GENL_FAMILY_NAME :
+					    SMCR_GENL_FAMILY_NAME;
 	nlh = genl_start(buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 0);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, fam_name);
 	rc = transact(sk, nlh, family_msg_cb, &family);
@@ -243,7 +253,16 @@ int main(int argc, char **argv)
 		print_counts(&counts);
 		return 0;
 	}
-	if (!strcmp(argv[1], "flush")) {
+	if (!strcmp(argv[1], "ueid")) {
+		/* 32 characters, blank-padded, and the NUL. */
+		char eid[SMC_MAX_EID_LEN + 1];
+
+		memset(eid, ' ', SMC_MAX_EID_LEN);
+		memcpy(eid, argv[3], strlen(argv[3]));
+		eid[SMC_MAX_EID_LEN] = '\0';
+		nlh = genl_start(buf, family, SMC_NETLINK_ADD_UEID, 0);
+		mnl_attr_put(nlh, SMC_NLA_EID_TABLE_ENTRY, sizeof(eid), eid);
+	} else if (!strcmp(argv[1], "flush")) {
 		nlh = genl_start(buf, family, SMC_PNETID_FLUSH, 0);
 	} else {
 		nlh = genl_start(buf, family, SMC_PNETID_ADD, 0);
