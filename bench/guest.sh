@@ -187,23 +187,32 @@ path_on() {
 	return 0
 }
 
+# listening PORT PID: PID (in its own namespace) has a TCP listener on PORT,
+# from /proc/PID/net/tcp: no process started, as emulated ones are slow.
 listening() {
-	[ "$("${SNS[@]}" ss -Hltn "sport = :$1" | wc -l)" -ge 1 ]
+	local hex addr st
+	printf -v hex '%04X' "$1"
+	while read -r _ addr _ st _; do
+		[[ $addr == *:"$hex" && $st == 0A ]] && return 0
+	done <"/proc/$2/net/tcp"
+	return 1
 }
 
 wait_listen() {
 	for _ in {1..300}; do
-		listening "$1" && return 0
+		listening "$1" "$2" 2>/dev/null && return 0
 		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1
 }
 
-# cpu_busy: jiffies (USER_HZ) the guest's CPUs spent not idle, and all.
+# cpu_jiffies: clock ticks the guest's CPUs spent not idle (user, nice,
+# system, irq, softirq, steal), from /proc/stat.
 cpu_jiffies() {
-	awk '$1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8 + $9; all = busy + $5 + $6
-			   print busy, all }' /proc/stat
+	local user nice sys irq softirq steal
+	read -r _ user nice sys _ _ irq softirq steal _ </proc/stat
+	echo $((user + nice + sys + irq + softirq + steal))
 }
 
 # to_us VALUE_WITH_UNIT: wrk's "1.23ms" in microseconds.
@@ -318,9 +327,9 @@ client() {
 	esac
 }
 
-# record REP WORKLOAD PATH METRICS BEFORE AFTER CPU_S ERROR: appends the
-# cell to raw.jsonl, with the proof of its path computed from the counters
-# BEFORE and AFTER it, and prints "ok" or why the cell does not count.  A
+# record REP WORKLOAD PATH METRICS BEFORE AFTER CPU_S ERROR: the cell as
+# one JSON line, with the proof of its path computed from the counters
+# BEFORE and AFTER it, and "ok" false with an error when it does not count.  A
 # tsor cell none of whose bytes crossed tsor, or an SMC cell none of whose
 # connections used SMC-R, did not measure its path.
 record() {
@@ -353,19 +362,20 @@ record() {
 		 else null end) as $e |
 		{rep: $rep, workload: $wl, path: $path, ok: ($e == null),
 		 seconds: $secs, metrics: $m, proof: $proof, cpu_busy_s: $cpu,
-		 error: $e}' | tee -a "$RAW" |
-	jq -r 'if .ok then "ok" else .error end'
+		 error: $e}'
 }
 
 # One-line summary of METRICS (a flat JSON object) for the progress line.
 summary() {
-	sed -e 's/[{}"]//g' -e 's/:/=/g' -e 's/,/ /g' <<<"$1"
+	local m=${1//[\{\}\"]/}
+	m=${m//:/=}
+	echo "${m//,/ }"
 }
 
 # cell REP WORKLOAD PATH PORT
 cell() {
 	local rep=$1 wl=$2 path=$3 port=$4 tag="$1.$2.$3"
-	local log=$out/logs/$tag spid metrics=null err='' verdict
+	local log=$out/logs/$tag spid metrics=null err='' line
 	local s0='{}' s1='{}' c0 c1 cpu=null
 
 	if ! path_on "$path"; then
@@ -383,18 +393,19 @@ cell() {
 				err="client failed: $(tail -n 3 "$log.client" | tr '\n' ' ')"
 			fi
 			c1=$(cpu_jiffies) s1=$(counters "$path")
-			cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" 'BEGIN {
-				split(a, x, " "); split(b, y, " ")
-				printf "%.3f\n", (y[1] - x[1]) / hz }')
+			# In seconds, from USER_HZ (100) ticks.
+			cpu=$(((c1 - c0) / 100)).$(printf '%02d' $(((c1 - c0) % 100)))
 		fi
 		kill "$spid" 2>/dev/null
 		wait "$spid" 2>/dev/null
 	fi
-	verdict=$(record "$rep" "$wl" "$path" "$metrics" "$s0" "$s1" "$cpu" "$err")
-	if [ "$verdict" = ok ]; then
+	line=$(record "$rep" "$wl" "$path" "$metrics" "$s0" "$s1" "$cpu" "$err")
+	echo "$line" >>"$RAW"
+	if [[ $line == *'"ok":true'* ]]; then
 		say "$tag: $(summary "$metrics")"
 	else
-		say "$tag: FAILED (${verdict:-cannot record the cell})"
+		[[ $line =~ \"error\":\"(.*)\"\} ]] && err=${BASH_REMATCH[1]//\\\"/\"}
+		say "$tag: FAILED (${err:-cannot record the cell})"
 	fi
 }
 

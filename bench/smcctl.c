@@ -206,6 +206,8 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		usage();
+	fam_name = strcmp(argv[1], "pnet") ? SMC_GENL_FAMILY_NAME :
+					    SMCR_GENL_FAMILY_NAME;
 	if (!strcmp(argv[1], "pnet")) {
 		argv++;
 		argc--;
@@ -226,8 +228,6 @@ int main(int argc, char **argv)
 		perror("smcctl: netlink");
 		return 1;
 	}
-	fam_name = strcmp(argv[1], "pnet") ? SMC_GENL_FAMILY_NAME :
-					    SMCR_GENL_FAMILY_NAME;
 	nlh = genl_start(buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 0);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, fam_name);
 	rc = transact(sk, nlh, family_msg_cb, &family);
