@@ -270,14 +270,18 @@ client() {
 		;;
 	redis-*)
 		n=${wl#redis-}
-		# redis-benchmark runs a number of requests, not a time: as
-		# many as the slowest path measured so far in this boot did in
-		# SECS (a guess at first), so no cell takes much more than SECS.
-		local rate=$out/.redis-rate.$n reqs m
-		reqs=$((secs * $(cat "$rate" 2>/dev/null || echo 500)))
-		[ $reqs -ge 200 ] || reqs=200
+		# redis-benchmark runs a number of requests, not a time: SECS
+		# times the geometric mean of the slowest and the fastest rate
+		# measured so far in this boot (a guess at first), so that
+		# neither the slow paths' cells nor the fast ones' stray far
+		# from SECS.
+		local rate=$out/.redis-rate.$n lo=500 hi=500 reqs m
+		[ -f "$rate" ] && read -r lo hi <"$rate"
+		reqs=$(awk -v s="$secs" -v lo="$lo" -v hi="$hi" \
+			'BEGIN { printf "%d\n", s * sqrt(lo * hi) }')
+		[ "$reqs" -ge 200 ] || reqs=200
 		"${run[@]}" redis-benchmark -h "$DST" -p "$port" -c "$n" -P 1 \
-			-n $reqs -t set,get --csv >"$log" 2>&1 || return 1
+			-n "$reqs" -t set,get --csv >"$log" 2>&1 || return 1
 		m=$(awk -F, '
 			{ gsub(/"/, "") }
 			$1 == "SET" { set = $2; setp50 = $5 }
@@ -287,14 +291,13 @@ client() {
 				printf "{\"set_rps\":%s,\"get_rps\":%s,\"set_p50_us\":%.1f,\"get_p50_us\":%.1f,\"requests\":%d}\n",
 					set, get, setp50 * 1000, getp50 * 1000, n
 			}' n="$reqs" "$log") || return 1
-		local slowest
-		slowest=$(awk -F, '{ gsub(/"/, "") }
-			$1 == "SET" || $1 == "GET" { if (!m || $2 < m) m = $2 }
-			END { printf "%d\n", m }' "$log")
-		if [ "$slowest" -gt 0 ] && { [ ! -f "$rate" ] ||
-		   [ "$slowest" -lt "$(cat "$rate")" ]; }; then
-			echo "$slowest" >"$rate"
-		fi
+		[ -f "$rate" ] || lo='' hi=0
+		awk -F, -v lo="$lo" -v hi="$hi" '{ gsub(/"/, "") }
+			$1 == "SET" || $1 == "GET" {
+				if (lo == "" || $2 < lo) lo = $2
+				if ($2 > hi) hi = $2 }
+			END { printf "%d %d\n", lo, hi }' "$log" >"$rate.new" &&
+			mv "$rate.new" "$rate"
 		echo "$m"
 		;;
 	http)
