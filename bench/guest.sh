@@ -11,6 +11,8 @@
 #   --time S          seconds per cell (default 5)
 #   --paths LIST      paths, space separated (default "tcp shm rdma smc")
 #   --workloads LIST  workloads (default: all, see WORKLOADS below)
+#   --ko-args ARGS    tsor.ko parameters, for diagnosis only (e.g.
+#                     "ring_kb=64"); published runs use the defaults
 #
 # Topology (as a bridge CNI wires two pods of one node):
 #
@@ -37,7 +39,7 @@ TSORCTL=$REPO/tools/tsorctl
 TSOR_KO=$REPO/tsor.ko
 
 WORKLOADS="sockperf-64 sockperf-4k iperf3-1 iperf3-4 redis-1 redis-50 http connrate"
-out='' reps=3 secs=5 paths="tcp shm rdma smc" workloads=$WORKLOADS
+out='' reps=3 secs=5 paths="tcp shm rdma smc" workloads=$WORKLOADS ko_args=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--out) out=$2; shift 2 ;;
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
 	--time) secs=$2; shift 2 ;;
 	--paths) paths=$2; shift 2 ;;
 	--workloads) workloads=$2; shift 2 ;;
+	--ko-args) ko_args=$2; shift 2 ;;
 	*) echo "guest.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -127,7 +130,8 @@ setup() {
 	topology || { say "error: cannot build the topology"; return 1; }
 	rxe_up || { missing rdma "rxe0 did not come up on br0"; missing smc "rxe0 did not come up on br0"; }
 
-	if ! insmod "$TSOR_KO"; then
+	# shellcheck disable=SC2086 # module parameters, one word each
+	if ! insmod "$TSOR_KO" $ko_args; then
 		missing shm "insmod tsor.ko failed"
 		missing rdma "insmod tsor.ko failed"
 	else
@@ -332,9 +336,10 @@ client() {
 
 # record REP WORKLOAD PATH METRICS BEFORE AFTER CPU_S ERROR: the cell as
 # one JSON line, with the proof of its path computed from the counters
-# BEFORE and AFTER it, and "ok" false with an error when it does not count.  A
-# tsor cell none of whose bytes crossed tsor, or an SMC cell none of whose
-# connections used SMC-R, did not measure its path.
+# BEFORE and AFTER it, and "ok" false with an error when it does not count:
+# a tsor cell that paired no connection or whose bytes did not cross tsor,
+# an SMC cell none of whose connections or bytes used SMC-R did not measure
+# its path (connrate moves no byte: there connections alone count).
 record() {
 	jq -nc --argjson rep "$1" --arg wl "$2" --arg path "$3" \
 		--argjson m "$4" --argjson a "$5" --argjson b "$6" \
@@ -351,16 +356,22 @@ record() {
 			  tcp_bytes: (d("tcp_tx_bytes") + d("tcp_rx_bytes")),
 			  fallbacks: ([$b.stats // {} | to_entries[] |
 				       select(.key | startswith("fallback_")) |
-				       .value - ($a.stats[.key] // 0)] | add // 0) }
+				       {key, value: (.value - ($a.stats[.key] // 0))} |
+				       select(.value > 0)] | from_entries) }
 		 elif $path == "smc" then
 			{ smcr_conns: s("a"; "smcr_clnt_succ"),
 			  smcr_bytes: (s("a"; "smcr_tx_bytes") + s("a"; "smcr_rx_bytes")),
 			  fallbacks: (fb("a") + fb("b")) }
 		 else {} end) as $proof |
 		(if $err != "" then $err
-		 elif ($path == "shm" or $path == "rdma") and $proof[$path + "_bytes"] <= 0 then
-			"no byte crossed the \($path) path (\($proof.fallbacks) fallbacks)"
-		 elif $path == "smc" and $proof.smcr_bytes <= 0 then
+		 elif ($path == "shm" or $path == "rdma") and $proof.conn_paired <= 0 then
+			"no connection was paired: \($proof.fallbacks | tojson)"
+		 elif ($path == "shm" or $path == "rdma") and $wl != "connrate" and
+		      $proof[$path + "_bytes"] <= 0 then
+			"no byte crossed the \($path) path: \($proof.fallbacks | tojson)"
+		 elif $path == "smc" and $proof.smcr_conns <= 0 then
+			"SMC fell back to TCP: \($proof.fallbacks | tojson)"
+		 elif $path == "smc" and $wl != "connrate" and $proof.smcr_bytes <= 0 then
 			"SMC fell back to TCP: \($proof.fallbacks | tojson)"
 		 else null end) as $e |
 		{rep: $rep, workload: $wl, path: $path, ok: ($e == null),
@@ -427,11 +438,11 @@ write_env() {
 	jq -n --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
 		--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson reps "$reps" \
 		--argjson secs "$secs" --arg paths "$paths" --arg wls "$workloads" \
-		--argjson missing "$m" --arg cmdline "$(cat /proc/cmdline)" --arg tsor "$(git -C "$REPO" describe --always --dirty 2>/dev/null)" \
+		--argjson missing "$m" --arg cmdline "$(cat /proc/cmdline)" --arg ko "$ko_args" --arg tsor "$(git -C "$REPO" describe --always --dirty 2>/dev/null)" \
 		'{topology: "intra", kernel: $kernel, cpus: $cpus, started: $date,
 		  reps: $reps, seconds: $secs, paths: ($paths | split(" ")),
 		  workloads: ($wls | split(" ")), missing: $missing, commit: $tsor,
-		  cmdline: $cmdline,
+		  cmdline: $cmdline, ko_args: $ko,
 		  emulated: true}' >"$out/env.json"
 }
 
