@@ -8,8 +8,9 @@ report.py --raw RAW.jsonl --env ENV.json --json OUT.json --md OUT.md
 OUT.json holds every raw figure, the medians and spreads and the ratios to
 TCP; OUT.md is the table people read; DIR gets latency.png and
 throughput.png (gnuplot).  Every expected cell that has no good figure is
-listed as missing, with the reason.  Exits 1 when something is missing,
-0 otherwise.
+listed as missing, with the reason, and so is every path the guest could
+not set up.  Exits 1 when a cell of a path that was set up is missing (or
+the guest or a plot failed), 0 otherwise.
 """
 import argparse
 import datetime
@@ -158,8 +159,9 @@ def markdown(env, summary, rat, missing, paths, workloads, guest):
         "other work. Absolute figures say nothing about real hardware; only "
         "the ratios between paths measured in this same boot mean "
         "something. Each figure is the median of "
-        f"{env.get('reps', '?')} repetitions of {env.get('seconds', '?')} s "
-        "(spread: (max - min) / median), paths interleaved cell by cell. "
+        f"{env.get('reps', '?')} repetitions of {env.get('seconds', '?')} s, "
+        "± half their range ((max - min) / 2 / median), paths interleaved "
+        "cell by cell. "
         "Ratios are path / TCP: above 1 is better for throughput, below 1 "
         "for latency and CPU. sockperf latency is its one-way figure "
         "(round trip / 2).")
@@ -328,10 +330,12 @@ def main():
     workloads = env.get("workloads") or list(METRICS)
     reps = env.get("reps", 3)
 
-    missing = []
+    # Paths this boot could not set up are reported, but are no failure of
+    # the benchmark: a cell of a path that was set up and did not measure is.
+    missing, failures = [], []
     if not env:
-        missing.append("everything: the guest never reported its setup "
-                       f"({a.guest_result or 'no env.json'})")
+        failures.append("everything: the guest never reported its setup "
+                        f"({a.guest_result or 'no env.json'})")
     for p, why in sorted(env.get("missing", {}).items()):
         missing.append(f"path {PATH_NAMES.get(p, p)}: {why}")
     live = [p for p in paths if p not in env.get("missing", {})]
@@ -342,7 +346,7 @@ def main():
             if len(good) < reps:
                 errs = sorted({c.get("error") or "?" for c in got if not c["ok"]})
                 why = "; ".join(errs) if errs else "not measured (the run stopped)"
-                missing.append(f"{WORKLOAD_NAMES.get(wl, wl)} over "
+                failures.append(f"{WORKLOAD_NAMES.get(wl, wl)} over "
                                f"{PATH_NAMES.get(p, p)}: {len(good)}/{reps} "
                                f"repetitions ({why})")
 
@@ -351,13 +355,12 @@ def main():
     guest = "" if a.guest_status == 0 else (a.guest_result or
                                             f"status {a.guest_status}")
     if guest:
-        missing.append(f"the guest did not finish cleanly: {guest}")
+        failures.append(f"the guest did not finish cleanly: {guest}")
 
-    plot_errors = []
     if a.plots:
         os.makedirs(a.plots, exist_ok=True)
-        plot_errors = plots(summary, rat, paths, workloads, a.plots, env)
-        missing += plot_errors
+        failures += plots(summary, rat, paths, workloads, a.plots, env)
+    missing += failures
 
     result = {"env": env, "cells": cells, "summary": summary,
               "ratios_to_tcp": rat, "missing": missing}
@@ -368,7 +371,7 @@ def main():
     with open(a.md, "w") as f:
         f.write(md + "\n")
     print(md)
-    return 1 if missing else 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

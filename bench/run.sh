@@ -33,9 +33,10 @@
 # run's logs are in bench/out/<time>/ (bench/out/latest).  A run that fails
 # part-way still reports what it measured and marks the rest missing.
 #
-# Exit status: 0 if every cell of every available path was measured, 1 if
-# some cell or path is missing, 2 on usage errors.  TSOR_SKIP_BUILD=1 skips
-# the build, as for selftests/run.sh.
+# Exit status: 0 if every cell of every path the guest could set up was
+# measured (a path it could not set up is reported, not failed), 1 if not,
+# 2 on usage errors.  TSOR_SKIP_BUILD=1 skips the build, as for
+# selftests/run.sh.
 set -euo pipefail
 
 bench=$(cd "$(dirname "$0")" && pwd -P)
