@@ -11,6 +11,7 @@
 #   --time S          seconds per cell (default 5)
 #   --paths LIST      paths, space separated (default "tcp shm rdma smc")
 #   --workloads LIST  workloads (default: all, see WORKLOADS below)
+#   --try-smc-loopback  try SMC-R (a probe first) although it hangs here
 #   --ko-args ARGS    tsor.ko parameters, for diagnosis only (e.g.
 #                     "ring_kb=64"); published runs use the defaults
 #
@@ -39,7 +40,7 @@ TSORCTL=$REPO/tools/tsorctl
 TSOR_KO=$REPO/tsor.ko
 
 WORKLOADS="sockperf-64 sockperf-4k iperf3-1 iperf3-4 redis-1 redis-50 http connrate"
-out='' reps=3 secs=5 paths="tcp shm rdma smc" workloads=$WORKLOADS ko_args=
+out='' reps=3 secs=5 paths="tcp shm rdma smc" workloads=$WORKLOADS ko_args='' try_smc=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--out) out=$2; shift 2 ;;
@@ -48,6 +49,7 @@ while [ $# -gt 0 ]; do
 	--paths) paths=$2; shift 2 ;;
 	--workloads) workloads=$2; shift 2 ;;
 	--ko-args) ko_args=$2; shift 2 ;;
+	--try-smc-loopback) try_smc=1; shift ;;
 	*) echo "guest.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -158,8 +160,10 @@ setup() {
 		     ! err=$("$bench/smcctl" pnet add $PNETID eth lo 2>&1) ||
 		     ! err=$("$bench/smcctl" pnet add $PNETID eth br0 2>&1); then
 			missing smc "smcctl: $err"
-		else
+		elif [ "$try_smc" = 1 ]; then
 			smc_probe
+		else
+			missing smc "SMC-R over one rxe device to this same node hangs Debian's 6.1 (connect and smc_listen_work blocked in smc_wr_drain_cq; the guest then cannot power off): not tried without --try-smc-loopback"
 		fi
 	fi
 	return 0
@@ -185,9 +189,9 @@ smc_probe() {
 	"${pre[@]}" "$bench/connrate" client -a $NODE -p 19999 -t 1 \
 		>"$out/logs/smc-probe.client" 2>&1 &
 	cpid=$!
-	for _ in {1..400}; do
-		kill -0 "$cpid" 2>/dev/null || break
-		sleep 0.1
+	local end=$((SECONDS + 40))
+	while [ $SECONDS -lt $end ] && kill -0 "$cpid" 2>/dev/null; do
+		sleep 0.2
 	done
 	if kill -0 "$cpid" 2>/dev/null; then
 		missing smc "one SMC connection over rxe0 to this same node hung for 40 s (Debian's 6.1: connect blocked in smc_wr_drain_cq, see the console)"
