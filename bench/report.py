@@ -146,7 +146,8 @@ def fmt(v):
 
 
 def markdown(env, summary, rat, missing, paths, workloads, guest):
-    shown = [p for p in paths if p != "tcp"]
+    # A path this boot could not set up gets no columns: "Missing" says why.
+    shown = [p for p in paths if p != "tcp" and p not in env.get("missing", {})]
     lines = []
     started = env.get("started", "?")
     lines.append(f"# tsor benchmark: {env.get('topology', 'intra')}-node, "
@@ -241,7 +242,6 @@ def plots(summary, rat, paths, workloads, outdir, env):
                                         for wl, m in lat)]
         if lat and have:
             with open(os.path.join(tmp, "lat.dat"), "w") as f:
-                f.write("label " + " ".join(have) + "\n")
                 for wl, m in lat:
                     label = ("64B" if wl.endswith("64") else "4KiB") + "-" + \
                         {"p50_us": "p50", "p99_us": "p99", "p999_us": "p99.9"}[m]
@@ -275,7 +275,6 @@ plot {cols}
             rat.get(wl, {}).get(m, {}).get(p) for wl, m in thr)]
         if thr and others:
             with open(os.path.join(tmp, "thr.dat"), "w") as f:
-                f.write("label " + " ".join(others) + "\n")
                 for wl, m in thr:
                     label = wl + (":" + m.split("_")[0] if wl.startswith("redis")
                                   else "")
