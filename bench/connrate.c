@@ -52,28 +52,24 @@ static double now(void)
 
 static socklen_t make_addr(const struct opts *o, struct sockaddr_storage *ss)
 {
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
 	memset(ss, 0, sizeof(*ss));
 	if (o->family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons(o->port);
+		sin6->sin6_addr = in6addr_any;
 		if (o->addr && inet_pton(AF_INET6, o->addr, &sin6->sin6_addr) != 1)
 			return 0;
-		if (!o->addr)
-			sin6->sin6_addr = in6addr_any;
 		return sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(o->port);
-		if (o->addr && inet_pton(AF_INET, o->addr, &sin->sin_addr) != 1)
-			return 0;
-		if (!o->addr)
-			sin->sin_addr.s_addr = htonl(INADDR_ANY);
-		return sizeof(*sin);
 	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(o->port);
+	sin->sin_addr.s_addr = htonl(INADDR_ANY);
+	if (o->addr && inet_pton(AF_INET, o->addr, &sin->sin_addr) != 1)
+		return 0;
+	return sizeof(*sin);
 }
 
 static int run_server(const struct opts *o)

@@ -43,7 +43,7 @@ int socket(int domain, int type, int protocol)
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (!fn) {
-		errno = ENOSYS;
+		errno = EAFNOSUPPORT;
 		return -1;
 	}
 	if ((domain == AF_INET || domain == AF_INET6) && base == SOCK_STREAM &&

@@ -38,6 +38,8 @@
 #include <linux/netlink.h>
 #include <linux/smc.h>
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -105,7 +107,7 @@ static int fback_msg_cb(const struct nlmsghdr *nlh, void *data)
 
 	mnl_attr_for_each(top, nlh, sizeof(struct genlmsghdr)) {
 		if (mnl_attr_get_type(top) != SMC_GEN_FBACK_STATS ||
-		    c->nfb >= (int)(sizeof(c->fb) / sizeof(c->fb[0])))
+		    c->nfb >= (int)ARRAY_SIZE(c->fb))
 			continue;
 		a = nested(top, SMC_NLA_FBACK_STATS_RSN_CODE);
 		if (!a)
