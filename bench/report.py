@@ -131,6 +131,34 @@ def ratios(summary):
     return out
 
 
+def paired_ratios(cells, summary):
+    """Per repetition, path / TCP of the cells measured side by side: under
+    a load that drifts during the run these say more than the ratio of the
+    medians alone."""
+    out = {}
+    for wl, metrics in summary.items():
+        for metric, per_path in metrics.items():
+            for p in per_path:
+                if p == "tcp":
+                    continue
+                rs = []
+                for c in cells:
+                    if c["workload"] != wl or c["path"] != p or not c["ok"]:
+                        continue
+                    base = [t for t in cells if t["workload"] == wl and
+                            t["path"] == "tcp" and t["rep"] == c["rep"] and
+                            t["ok"]]
+                    if not base:
+                        continue
+                    b = base[0]["metrics"].get(metric)
+                    v = c["metrics"].get(metric)
+                    if b and v is not None:
+                        rs.append(v / b)
+                if rs:
+                    out.setdefault(wl, {}).setdefault(metric, {})[p] = rs
+    return out
+
+
 def fmt(v):
     if v is None:
         return "-"
@@ -145,7 +173,7 @@ def fmt(v):
     return f"{v:.3f}"
 
 
-def markdown(env, summary, rat, missing, paths, workloads, guest):
+def markdown(env, summary, rat, pr, missing, paths, workloads, guest):
     # A path this boot could not set up gets no columns: "Missing" says why.
     shown = [p for p in paths if p != "tcp" and p not in env.get("missing", {})]
     lines = []
@@ -164,14 +192,16 @@ def markdown(env, summary, rat, missing, paths, workloads, guest):
         "± half their range ((max - min) / 2 / median), paths interleaved "
         "cell by cell. "
         "Ratios are path / TCP: above 1 is better for throughput, below 1 "
-        "for latency and CPU. sockperf latency is its one-way figure "
-        "(round trip / 2).")
+        "for latency and CPU; \"per repetition\" gives the ratio of each "
+        "repetition's two cells, measured one right after the other. "
+        "sockperf latency is its one-way figure (round trip / 2).")
     lines.append("")
     head = "| workload | metric | TCP |"
     sep = "|---|---|---|"
     for p in shown:
-        head += f" {PATH_NAMES[p]} | {PATH_NAMES[p]} / TCP |"
-        sep += "---|---|"
+        head += (f" {PATH_NAMES[p]} | {PATH_NAMES[p]} / TCP |"
+                 " per repetition |")
+        sep += "---|---|---|"
     lines += [head, sep]
     for wl in workloads:
         for metric, label, _ in METRICS.get(wl, []):
@@ -189,6 +219,8 @@ def markdown(env, summary, rat, missing, paths, workloads, guest):
             for p in shown:
                 r = rat.get(wl, {}).get(metric, {}).get(p)
                 row += f" {cellstr(p)} | " + (f"**{r:.2f}x**" if r else "-") + " |"
+                reps = pr.get(wl, {}).get(metric, {}).get(p, [])
+                row += " " + (", ".join(f"{x:.2f}" for x in reps) or "-") + " |"
             lines.append(row)
     lines.append("")
 
@@ -224,15 +256,17 @@ def markdown(env, summary, rat, missing, paths, workloads, guest):
 def gnuplot(script, workdir):
     if not shutil.which("gnuplot"):
         return "gnuplot is not installed"
-    r = subprocess.run(["gnuplot"], input=script, text=True, cwd=workdir,
+    r = subprocess.run(["gnuplot"], input=script.encode(), cwd=workdir,
                        capture_output=True)
-    return r.stderr.strip() if r.returncode else None
+    err = r.stderr.decode(errors="replace").strip()
+    return err or "gnuplot failed" if r.returncode else None
 
 
 def plots(summary, rat, paths, workloads, outdir, env):
     """latency.png: sockperf percentiles per path; throughput.png: each
     throughput figure of each path relative to TCP."""
     errors = []
+    outdir = os.path.abspath(outdir)
     title_env = (f"software-emulated, {env.get('topology', 'intra')}-node, "
                  f"{env.get('started', '')[:10]}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -351,6 +385,7 @@ def main():
 
     summary = summarize(cells, workloads, paths)
     rat = ratios(summary)
+    pr = paired_ratios(cells, summary)
     guest = "" if a.guest_status == 0 else (a.guest_result or
                                             f"status {a.guest_status}")
     if guest:
@@ -362,11 +397,12 @@ def main():
     missing += failures
 
     result = {"env": env, "cells": cells, "summary": summary,
-              "ratios_to_tcp": rat, "missing": missing}
+              "ratios_to_tcp": rat, "ratios_per_repetition": pr,
+              "missing": missing}
     with open(a.json, "w") as f:
         json.dump(result, f, indent=1, sort_keys=True)
         f.write("\n")
-    md = markdown(env, summary, rat, missing, paths, workloads, guest)
+    md = markdown(env, summary, rat, pr, missing, paths, workloads, guest)
     with open(a.md, "w") as f:
         f.write(md + "\n")
     print(md)
