@@ -359,6 +359,8 @@ client() {
 		mb=$(awk '/requests in .* read$/ { print $(NF - 1) }' "$log")
 		errs=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' "$log")
 		[ -n "$rps" ] && [ -n "$p50" ] && [ -n "$p99" ] || return 1
+		# No request completed: no figure (wrk then prints zeros).
+		grep -q '^ *0 requests in' "$log" && return 1
 		p50=$(to_us "$p50") && p99=$(to_us "$p99") || return 1
 		mb=$(awk -v v="$mb" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
 			m = (u == "B") ? 1 : (u == "KB") ? 1024 : (u == "MB") ? 1048576 : (u == "GB") ? 1073741824 : 0
