@@ -13,7 +13,7 @@
 # SET/GET with 1 and 50 clients, Node.js HTTP 64 KiB under wrk, and
 # connection setup rate (bench/connrate).
 #
-#   --smoke          a short run for CI: one repetition, 2 s per cell;
+#   --smoke          a short run for CI: one repetition, 3 s per cell;
 #                    results stay in the run's directory
 #   --reps N         repetitions of each cell (default 3)
 #   --time S         seconds per cell (default 5)
@@ -65,7 +65,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if [ $smoke = 1 ]; then
-	reps=${reps:-1} secs=${secs:-2}
+	reps=${reps:-1} secs=${secs:-3}
 fi
 reps=${reps:-3} secs=${secs:-5}
 paths=${paths:-tcp shm rdma smc}
