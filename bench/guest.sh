@@ -141,17 +141,21 @@ setup() {
 			missing shm "tsorctl peer add failed"
 			missing rdma "tsorctl peer add failed"
 		}
-		if [ -z "${MISSING[rdma]:-}" ]; then
+		if [ -z "${MISSING[rdma]:-}" ] && [[ " $paths " == *" rdma "* ]]; then
 			local err
 			if ! err=$("$TSORCTL" dev set ibdev rxe0 addr $NODE local-path rdma 2>&1); then
 				missing rdma "tsorctl dev set ibdev rxe0 addr $NODE local-path rdma: $err"
 			elif ! err=$("$TSORCTL" dev set local-path shm 2>&1); then
 				missing shm "tsorctl dev set local-path shm: $err"
+			else
+				DEV_SET=1
 			fi
 		fi
 	fi
 
-	if [ -z "${MISSING[smc]:-}" ]; then
+	if [[ " $paths " != *" smc "* ]]; then
+		: # not asked for
+	elif [ -z "${MISSING[smc]:-}" ]; then
 		local err
 		if ! err=$(modload smc) || ! modload smc_diag >/dev/null; then
 			missing smc "modprobe smc: $err"
@@ -207,6 +211,9 @@ smc_probe() {
 	kill "$spid" 2>/dev/null
 }
 
+# Whether tsorctl dev set works here: then each cell sets local-path.
+DEV_SET=0
+
 # path_on PATH: make new sockets of both ends take PATH.  PRE: the command
 # prefix of both ends' programs; SNS, CNS: how to run a program in the
 # server's and the client's namespace; DST: the server's address.
@@ -225,7 +232,7 @@ path_on() {
 		[ "$1" = smc ] && PRE=(env "LD_PRELOAD=$bench/smc_preload.so")
 		;;
 	shm|rdma)
-		if [ -z "${MISSING[rdma]:-}" ]; then
+		if [ "$DEV_SET" = 1 ]; then
 			"$TSORCTL" dev set local-path "$1" >/dev/null || return 1
 		fi
 		"$TSORCTL" netns enable pod_a && "$TSORCTL" netns enable pod_b ||
