@@ -4,12 +4,13 @@
 # make check      run every test (host checks, then a booted guest)
 # make demo       set up a fresh machine and show tsor taking over a socket
 # make lint       checkpatch, W=1 and sparse over the module
+# make bench      measure tsor against TCP and SMC-R (bench/run.sh)
 
 KVER	?= $(shell uname -r)
 KDIR	?= /lib/modules/$(KVER)/build
 PWD	:= $(shell pwd)
 
-.PHONY: all module tools progs check demo lint clean
+.PHONY: all module tools progs check demo lint bench clean
 
 all: module tools progs
 
@@ -30,6 +31,9 @@ demo:
 
 lint:
 	selftests/lint.sh
+
+bench:
+	bench/run.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(PWD) clean
