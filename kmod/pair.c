@@ -149,13 +149,6 @@ void tsor_pair_start(struct sock *sk)
 /* Server side */
 
 /*
- * A server that already sent its last byte and FIN can still be paired:
- * the client's bytes then travel over the channel and the FIN with Y.
- */
-#define TSOR_PAIR_STATES \
-	(TCPF_ESTABLISHED | TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2)
-
-/*
  * How often a request sock is looked at again, about 1 ms apart: under
  * load a full accept queue holds the final ACK back for a while.
  */

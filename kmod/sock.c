@@ -536,7 +536,7 @@ static bool tsor_recv_pairable(struct sock *sk, struct tsor_sock *ts)
 {
 	return READ_ONCE(ts->state) == TSOR_SK_IDLE &&
 	       !test_bit(TSOR_SKF_CLIENT, &ts->flags) &&
-	       sk->sk_state == TCP_ESTABLISHED &&
+	       (1 << READ_ONCE(sk->sk_state)) & TSOR_PAIR_STATES &&
 	       !READ_ONCE(tcp_sk(sk)->bytes_received);
 }
 
@@ -576,8 +576,18 @@ static int tsor_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 			}
 			return tsor_channel_recvmsg(sk, ts->ch, msg, size, flags);
 		}
-		if (ret == TSOR_SK_TCP || !tsor_recv_pairable(sk, ts) || !timeo)
+		if (ret == TSOR_SK_TCP || !timeo)
 			goto tcp;
+		if (!tsor_recv_pairable(sk, ts)) {
+			/*
+			 * A pairing request took the socket since it settled:
+			 * settle again rather than block in TCP, whose only
+			 * news would then be the FIN after the ring's data.
+			 */
+			if (READ_ONCE(ts->state) != TSOR_SK_IDLE)
+				continue;
+			goto tcp;
+		}
 
 		ret = tcp_ops(sock)->recvmsg(sock, msg, size,
 					     flags | MSG_DONTWAIT);

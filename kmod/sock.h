@@ -41,6 +41,14 @@ struct tsor_sock *tsor_sk(const struct sock *sk);
 struct tsor_sock *tsor_sk_get_or_attach(struct sock *sk);
 bool tsor_sk_is_ours(const struct sock *sk);
 
+/*
+ * The server states a pairing request is served in: a server that already
+ * sent its last byte and FIN can still be paired, the client's bytes then
+ * travelling over the channel and the FIN with Y.
+ */
+#define TSOR_PAIR_STATES \
+	(TCPF_ESTABLISHED | TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2)
+
 /* pair.c */
 void tsor_pair_start(struct sock *sk);
 u32 tsor_pair_ring_size(const struct sock *sk);
