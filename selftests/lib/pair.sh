@@ -3,12 +3,14 @@
 # The paired-connection checks between the two pods of mkpods, whatever
 # carries them.  Sourced after tap.sh and tsor.sh.
 #
-#   pair_suite NODE PATH  enables both pods, routes their CIDRs to NODE (an
-#                         address of this node), runs every stream of the
-#                         suite and asserts from the counters that PATH
+#   pair_suite NODE PATH [BIG]  enables both pods, routes their CIDRs to NODE
+#                         (an address of this node), runs every stream of
+#                         the suite and asserts from the counters that PATH
 #                         (shm or rdma) carried the bytes, not TCP; then
 #                         takes the routes away and waits for the sockets
-#                         to go.
+#                         to go.  BIG (default 4M) is the size of the long
+#                         streams; the others scale with it (Soft-RoCE
+#                         under emulation moves a few MB/s).
 
 # total KEY LOG: the sum of KEY=N over a tsor_stream log.
 pair_total() { grep -o " $1=[0-9]*" "$2" | awk -F= '{ s += $2 } END { print s + 0 }'; }
@@ -43,7 +45,9 @@ pair_none_active() {
 }
 
 pair_suite() {
-	local node=$1 path=$2 port=7300
+	local node=$1 path=$2 big=${3:-4M} port=7300
+	local kb=$(($(numfmt --from=iec "$big") / 1024))
+	local many=$((kb / 2))K few=$((kb / 64))K
 	"$TSORCTL" netns enable pod_a
 	"$TSORCTL" netns enable pod_b
 	"$TSORCTL" peer add 10.10.0.0/24 via "$node"
@@ -51,16 +55,16 @@ pair_suite() {
 
 	local mode
 	for mode in block poll epoll epollet; do
-		pair_run "$path" $((port += 1)) "IPv4 $mode 4 MiB" "$B4" -m $mode -n 4M
+		pair_run "$path" $((port += 1)) "IPv4 $mode $big" "$B4" -m $mode -n "$big"
 	done
-	pair_run "$path" $((port += 1)) "IPv6 block 4 MiB" "$B6" -m block -n 4M
+	pair_run "$path" $((port += 1)) "IPv6 block $big" "$B6" -m block -n "$big"
 	pair_run "$path" $((port += 1)) "IPv4 readv/writev" "$B4" -m poll -n 1M --iov
 	pair_run "$path" $((port += 1)) "IPv4 MSG_PEEK before every read" "$B4" \
 		-m block -n 1M --peek
-	pair_run "$path" $((port += 1)) "IPv4 16 connections, random sizes up to 2 MiB" \
-		"$B4" -m epoll -c 16 -n 2M --random-sizes
-	pair_run "$path" $((port += 1)) "IPv6 64 connections, random sizes up to 64 KiB" \
-		"$B6" -m epoll -c 64 -n 64K --random-sizes
+	pair_run "$path" $((port += 1)) "IPv4 16 connections, random sizes up to $many" \
+		"$B4" -m epoll -c 16 -n $many --random-sizes
+	pair_run "$path" $((port += 1)) "IPv6 64 connections, random sizes up to $few" \
+		"$B6" -m epoll -c 64 -n $few --random-sizes
 	pair_run "$path" $((port += 1)) "IPv4 one byte" "$B4" -m block -n 1
 
 	"$TSORCTL" peer del 10.10.0.0/24

@@ -6,6 +6,9 @@
 #
 #   rxe_up    rxe0 ACTIVE on tsr0 ($NODE4/24, $NODE6/64); idempotent
 #   rxe_down  rxe0 and tsr0 gone
+#   cm_listening ADDR:PORT  an rdma_cm listener is bound there, within 10 s
+#                (ADDR:PORT as rdma prints it: IPv6 without brackets)
+#   cm_not_listening ADDR:PORT  none is, within 10 s
 
 NODE4=192.168.77.1
 NODE6=fd77::1
@@ -34,3 +37,22 @@ rxe_down() {
 	ip link del tsr0 2>/dev/null
 	return 0
 }
+
+# `rdma` is slow under emulation: a few tries, not wait_until's 200.
+_cm_listen_state() {
+	local want=$1 addr=$2 _ out
+	for _ in {1..20}; do
+		out=$(rdma resource show cm_id)
+		if [[ $out == *"state LISTEN "*"src-addr $addr "* ]]; then
+			[ "$want" = 1 ] && return 0
+		else
+			[ "$want" = 0 ] && return 0
+		fi
+		sleep 0.5
+	done
+	echo "$out"
+	return 1
+}
+
+cm_listening() { _cm_listen_state 1 "$1"; }
+cm_not_listening() { _cm_listen_state 0 "$1"; }

@@ -6,7 +6,7 @@
 . "$REPO/selftests/lib/tsor.sh"
 . "$REPO/selftests/lib/rxe.sh"
 
-tsor_unload_wait
+! tsor_loaded || tsor_unload_wait
 rxe_down
 check "tsor.ko loads" tsor_load
 check_match "defaults: port 18515, local-path shm" "port 18515 local-path shm" \
@@ -14,10 +14,6 @@ check_match "defaults: port 18515, local-path shm" "port 18515 local-path shm" \
 dev=$("$TSORCTL" -j dev show)
 check_eq "no device, no address yet" "null null" "$(jq -r '"\(.ibdev) \(.addr)"' <<<"$dev")" ||
 	diag "$dev"
-# listening ADDR:PORT: an rdma_cm listener is there.
-listening_cm() { [[ $(rdma resource show cm_id) == *"state LISTEN"*"src-addr $1 "* ]]; }
-check "a listener on [::]:18515 (any address) without any device" \
-	wait_until listening_cm "[::]:18515"
 
 # refused NAME ERRTEXT ARGS...: dev set ARGS fails with exit 1 and says
 # ERRTEXT, and the settings stay what they were.
@@ -37,29 +33,30 @@ refused "a bad device with a good port" "no RDMA device" port 4000 ibdev nosuch0
 check "rxe0 comes up" rxe_up || exit 1
 check_eq "the device and its address show when unset" "rxe0 $NODE4" \
 	"$("$TSORCTL" -j dev show | jq -r '"\(.ibdev) \(.addr)"')"
+# Made at load without a device, it listens on rxe0 since it came.
+check "the listener on [::]:18515 (any address) covers rxe0" cm_listening ":::18515"
 refused "an address of another device's netdev" "not on a network device" \
 	ibdev rxe0 addr 127.0.0.1
 check "dev set addr $NODE4 port 18600" "$TSORCTL" dev set addr $NODE4 port 18600
-check "the listener moved to $NODE4:18600" wait_until listening_cm "$NODE4:18600"
-check_fail "and left port 18515" listening_cm "[::]:18515"
+check "the listener moved to $NODE4:18600" cm_listening "$NODE4:18600"
+check "and left port 18515" cm_not_listening ":::18515"
 check "dev set local-path rdma" "$TSORCTL" dev set local-path rdma
 check_match "dev show has it all" "ibdev rxe0 addr $NODE4 port 18600 local-path rdma" \
 	"$("$TSORCTL" dev show)"
 check "dev set addr $NODE6 (IPv6)" "$TSORCTL" dev set addr $NODE6
-check "the listener moved to [$NODE6]:18600" wait_until listening_cm "\[$NODE6\]:18600"
+check "the listener moved to [$NODE6]:18600" cm_listening "$NODE6:18600"
 
 # A device going away takes the listener bound to it along; it comes back
 # with the device.
 check "rdma link delete rxe0" rdma link delete rxe0
-gone_cm() { ! listening_cm "$@"; }
-check "the listener went with the device" wait_until gone_cm "\[$NODE6\]:18600"
+check "the listener went with the device" cm_not_listening "$NODE6:18600"
 check "rxe0 again" rxe_up
-check "the listener came back" wait_until listening_cm "\[$NODE6\]:18600"
+check "the listener came back" cm_listening "$NODE6:18600"
 
 check "dev set addr 0.0.0.0 port 18515 local-path shm (back to automatic)" \
 	"$TSORCTL" dev set addr 0.0.0.0 port 18515 local-path shm
-check "the listener is on [::]:18515 again" wait_until listening_cm "[::]:18515"
+check "the listener is on [::]:18515 again" cm_listening ":::18515"
 check "rmmod with a device present" tsor_unload_wait
-check_fail "no listener is left" listening_cm "[::]:18515"
+check "no listener is left" cm_not_listening ":::18515"
 rxe_down
 check "tsor.ko loads with no device" tsor_load

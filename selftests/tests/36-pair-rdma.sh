@@ -15,11 +15,10 @@ check "dev set ibdev rxe0 addr $NODE4 local-path rdma" \
 	"$TSORCTL" dev set ibdev rxe0 addr $NODE4 local-path rdma
 check_match "dev show says so" "ibdev rxe0 addr $NODE4 port 18515 local-path rdma" \
 	"$("$TSORCTL" dev show)"
-listener() { [[ $(rdma resource show cm_id) == *"state LISTEN"*"src-addr $NODE4:18515 "* ]]; }
-check "the RDMA listener is on $NODE4:18515" wait_until listener
+check "the RDMA listener is on $NODE4:18515" cm_listening "$NODE4:18515"
 
 mkpods
-pair_suite $NODE4 rdma
+pair_suite $NODE4 rdma 1M
 
 # The loopback link is two link objects: the dialled end and the accepted one.
 links=$("$TSORCTL" -j link show)
@@ -48,8 +47,10 @@ check "the stream is paired and moving over RDMA" \
 check_eq "one more connection paired" $((paired0 + 1)) "$(counter pod_a conn_paired)"
 check "rdma link delete rxe0 mid-stream" rdma link delete rxe0
 gone() { ! kill -0 "$1" 2>/dev/null; }
-check "the client ends within 20 s" wait_until gone $cpid
-check "the server ends within 20 s" wait_until gone $spid
+check "the client ends within 20 s" wait_until gone $cpid ||
+	diag "$(tail -n 3 "$TSOR_OUT/loss.cli")"
+check "the server ends within 20 s" wait_until gone $spid ||
+	diag "$(tail -n 3 "$TSOR_OUT/loss.srv")"
 crc=0; wait $cpid || crc=$?
 src=0; wait $spid || src=$?
 check "the client failed" [ "$crc" -ne 0 ]
