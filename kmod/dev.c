@@ -33,6 +33,7 @@ static struct tsor_dev_cfg tsor_cfg = {
 	.port = TSOR_DEV_PORT_DEFAULT,
 	.local_path = TSOR_LOCAL_PATH_SHM,
 };
+
 static struct rdma_cm_id *tsor_listen_id;
 static struct work_struct tsor_listen_work;
 

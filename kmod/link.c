@@ -64,7 +64,7 @@ struct tsor_link {
 	struct tsor_addr remote;
 	bool passive;			/* the peer dialled it */
 
-	spinlock_t lock;
+	spinlock_t lock;		/* below, and the channels' states */
 	enum tsor_link_state state;
 	enum tsor_fallback reason;	/* why it went down */
 	unsigned long down_until;	/* jiffies: no new dial before */
