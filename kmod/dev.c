@@ -36,6 +36,7 @@ static struct tsor_dev_cfg tsor_cfg = {
 
 static struct rdma_cm_id *tsor_listen_id;
 static struct work_struct tsor_listen_work;
+static bool tsor_dev_exiting;		/* under tsor_dev_mutex */
 
 static DEFINE_SPINLOCK(tsor_rdevs_lock);
 static LIST_HEAD(tsor_rdevs);
@@ -372,6 +373,13 @@ static int tsor_listen_handler(struct rdma_cm_id *id,
 	/* A request arrives on a new id, which still has our handler. */
 	if (event->event == RDMA_CM_EVENT_CONNECT_REQUEST)
 		return tsor_link_cm_request(id, event);
+	/*
+	 * remove() drops a listener bound to the device before rdma_cm
+	 * says this, unless a dev set bound one in between: drop it now,
+	 * from a work, since destroying it here would deadlock.
+	 */
+	if (event->event == RDMA_CM_EVENT_DEVICE_REMOVAL)
+		schedule_work(&tsor_listen_work);
 	return 0;
 }
 
@@ -427,13 +435,19 @@ static void tsor_listen_stop_locked(void)
 	}
 }
 
-/* Starts the configured listener if it is not up (a device came). */
+/*
+ * Drops a listener whose device is going, and starts the configured one
+ * if it is not up (a device came).
+ */
 static void tsor_listen_work_fn(struct work_struct *work)
 {
 	struct rdma_cm_id *id;
 
 	mutex_lock(&tsor_dev_mutex);
-	if (!tsor_listen_id) {
+	id = tsor_listen_id;
+	if (id && id->device && !tsor_dev_pd(id->device))
+		tsor_listen_stop_locked();
+	if (!tsor_listen_id && !tsor_dev_exiting) {
 		id = tsor_listen_start(&tsor_cfg.addr, tsor_cfg.port);
 		if (!IS_ERR(id))
 			tsor_listen_id = id;
@@ -606,8 +620,8 @@ int tsor_dev_init(void)
 
 void tsor_dev_exit(void)
 {
-	cancel_work_sync(&tsor_listen_work);
 	mutex_lock(&tsor_dev_mutex);
+	tsor_dev_exiting = true;
 	tsor_listen_stop_locked();
 	mutex_unlock(&tsor_dev_mutex);
 	/* Runs remove() for every device: no link is left by now. */
