@@ -46,6 +46,9 @@ mkpod() {
 }
 
 check "tsor.ko loads" tsor_load
+# The first connection to a node also waits for its link to be dialled,
+# which under emulation may take longer than the default 3 s.
+echo 15000 >/sys/module/tsor/parameters/pair_timeout_ms
 check "rxe0 comes up on eth0" node_rxe_up
 check "dev set ibdev rxe0 addr ${NODE_IP4[me]}" \
 	"$TSORCTL" dev set ibdev rxe0 addr "${NODE_IP4[me]}"
