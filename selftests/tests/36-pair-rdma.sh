@@ -29,6 +29,10 @@ check_eq "and from $NODE4" "$NODE4 $NODE4" \
 # Every channel went once its sockets closed.
 no_channels() { [ "$("$TSORCTL" -j link show | jq '[.[].channels] | add')" = 0 ]; }
 check "no channel is left on the links" wait_until no_channels
+# Released channels deregistered their rings: the links' QPs stay, no MR.
+res=$(rdma resource show rxe0)
+check_match "no MR is left on rxe0" " mr 0( |$)" "$res"
+check_match "the two link ends' QPs are there" " qp [2-9]" "$res"
 
 delpods
 check "rmmod tsor" tsor_unload_wait
