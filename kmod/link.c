@@ -1328,8 +1328,8 @@ static void tsor_link_established(struct tsor_link *l)
 		return;
 	if (cancel_delayed_work(&l->dial_work))
 		tsor_link_put(l);
-	if (!l->passive)
-		tsor_link_queue(l, &l->up_work);
+	/* Our own pairings may have found an accepted link connecting, too. */
+	tsor_link_queue(l, &l->up_work);
 }
 
 /* Active side, in the ROUTE_RESOLVED handler: QP, then connect. */
@@ -1770,6 +1770,25 @@ void tsor_link_dev_removed(struct ib_device *ibdev)
 	}
 }
 
+/* Forgets failed dials whose time in the negative cache is over. */
+static void tsor_link_prune(void)
+{
+	struct tsor_link *l, *tmp;
+	LIST_HEAD(expired);
+
+	spin_lock_bh(&tsor_links_lock);
+	list_for_each_entry_safe(l, tmp, &tsor_links, node) {
+		if (READ_ONCE(l->state) == TSOR_LINK_DOWN &&
+		    !time_before(jiffies, READ_ONCE(l->down_until)))
+			list_move(&l->node, &expired);
+	}
+	spin_unlock_bh(&tsor_links_lock);
+	list_for_each_entry_safe(l, tmp, &expired, node) {
+		list_del_init(&l->node);
+		tsor_link_put(l);
+	}
+}
+
 int tsor_link_walk(long skip,
 		   int visit(const struct tsor_link_info *li, void *arg),
 		   void *arg)
@@ -1778,6 +1797,9 @@ int tsor_link_walk(long skip,
 	struct tsor_link *l;
 	long i, n = skip;
 	bool got;
+
+	if (!skip)
+		tsor_link_prune();
 
 	for (;;) {
 		got = false;
