@@ -50,6 +50,9 @@ pair_suite() {
 	local many=$((kb / 2))K few=$((kb / 64))K
 	"$TSORCTL" netns enable pod_a
 	"$TSORCTL" netns enable pod_b
+	# A test stopped half-way may have left its routes behind.
+	"$TSORCTL" peer del 10.10.0.0/24 2>/dev/null
+	"$TSORCTL" peer del fd10::/64 2>/dev/null
 	"$TSORCTL" peer add 10.10.0.0/24 via "$node"
 	"$TSORCTL" peer add fd10::/64 via "$node"
 

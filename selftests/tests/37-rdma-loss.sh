@@ -18,6 +18,7 @@ check "dev set ibdev rxe0 addr $NODE4 local-path rdma" \
 mkpods
 "$TSORCTL" netns enable pod_a
 "$TSORCTL" netns enable pod_b
+"$TSORCTL" peer del 10.10.0.0/24 2>/dev/null
 "$TSORCTL" peer add 10.10.0.0/24 via $NODE4
 
 reset0=$(counter pod_a conn_reset) paired0=$(counter pod_a conn_paired)
