@@ -17,7 +17,7 @@ check_match "dev show says so" "ibdev rxe0 addr $NODE4 port 18515 local-path rdm
 check "the RDMA listener is on $NODE4:18515" cm_listening "$NODE4:18515"
 
 mkpods
-pair_suite $NODE4 rdma 512K
+pair_suite $NODE4 rdma 256K
 
 # The loopback link is two link objects: the dialled end and the accepted one.
 links=$("$TSORCTL" -j link show)
