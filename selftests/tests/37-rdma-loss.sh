@@ -70,6 +70,9 @@ check_eq "rdma_tx_bytes counts it" $((tx0 + 262144)) "$(counter pod_a rdma_tx_by
 
 none_active() { [ "$(counter pod_a sock_active)$(counter pod_b sock_active)" = 00 ]; }
 wait_until none_active
+# Released by the transport, dropped by their sockets: every channel freed.
+no_channel() { [ "$(counter global channel_active)" = 0 ]; }
+check "every channel was freed" wait_until no_channel
 delpods
 check "rmmod tsor" tsor_unload_wait
 rxe_down
