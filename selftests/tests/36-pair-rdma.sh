@@ -34,6 +34,9 @@ res=$(rdma resource show rxe0)
 check_match "no MR is left on rxe0" " mr 0( |$)" "$res"
 check_match "the two link ends' QPs are there" " qp [2-9]" "$res"
 
+# Released by the transport, dropped by their sockets: every channel freed.
+no_channel() { [ "$(counter global channel_active)" = 0 ]; }
+check "every channel was freed" wait_until no_channel
 delpods
 check "rmmod tsor" tsor_unload_wait
 rxe_down
