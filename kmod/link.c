@@ -1537,7 +1537,7 @@ static struct tsor_link *tsor_link_get(const struct tsor_addr *node,
 		}
 		if (time_before(jiffies, READ_ONCE(l->down_until)))
 			down = READ_ONCE(l->reason);
-		else
+		else if (!l->passive)	/* those its kill unlists */
 			list_move(&l->node, &expired);
 	}
 	if (found)
@@ -1778,7 +1778,7 @@ static void tsor_link_prune(void)
 
 	spin_lock_bh(&tsor_links_lock);
 	list_for_each_entry_safe(l, tmp, &tsor_links, node) {
-		if (READ_ONCE(l->state) == TSOR_LINK_DOWN &&
+		if (!l->passive && READ_ONCE(l->state) == TSOR_LINK_DOWN &&
 		    !time_before(jiffies, READ_ONCE(l->down_until)))
 			list_move(&l->node, &expired);
 	}
