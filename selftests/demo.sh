@@ -7,6 +7,8 @@ set -euo pipefail
 
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
+# tsor.ko links against the RDMA core.
+modprobe -d "${GUEST_MODROOT:-/}" rdma_cm
 say insmod "$TSOR_KO"
 say "$TSORCTL" version
 mkpods

@@ -18,8 +18,14 @@ A6=fd10::1 B6=fd10::2
 
 tsor_loaded() { [ -d /sys/module/tsor ]; }
 
+# tsor_insmod: insmod tsor.ko once the RDMA core it links against
+# (ib_core, rdma_cm) is loaded.
+tsor_insmod() {
+	modprobe -d "${GUEST_MODROOT:-/}" rdma_cm && insmod "$TSOR_KO"
+}
+
 tsor_load() {
-	tsor_loaded || insmod "$TSOR_KO"
+	tsor_loaded || tsor_insmod
 }
 
 # rmmod fails while tsor sockets (TIME_WAIT ones included) pin the module.

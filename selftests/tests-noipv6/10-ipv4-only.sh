@@ -10,7 +10,7 @@ before=$(ip netns exec "$(ip netns add probe && echo probe)" "$STREAM" sockinfo 
 check_match "AF_INET6 fails before tsor is loaded" "errno=97 " "$before"
 ip netns del probe
 
-check "tsor.ko loads" insmod "$TSOR_KO"
+check "tsor.ko loads" tsor_insmod
 check_match "and says it takes over IPv4 only" "IPv6 is disabled: taking over IPv4 sockets only" \
 	"$(dmesg)"
 check "the TCPv4 clone is registered" grep -q "^TSOR " /proc/net/protocols

@@ -10,7 +10,7 @@ rc=0; err=$("$TSORCTL" netns show 2>&1) || rc=$?
 check_eq "tsorctl without the module exits 3" 3 "$rc"
 check_match "tsorctl says how to load the module" "not loaded.*modprobe tsor" "$err"
 
-check "insmod tsor.ko" insmod "$TSOR_KO"
+check "insmod tsor.ko" tsor_insmod
 check "the TCPv4 clone is registered" grep -q "^TSOR " /proc/net/protocols
 check "the TCPv6 clone is registered" grep -q "^TSORv6 " /proc/net/protocols
 check_match "generic netlink family is registered" "tsor" \
@@ -23,10 +23,10 @@ check_eq "no socket holds the module" 0 "$(cat /sys/module/tsor/refcnt)"
 
 # Load/unload cycles with no traffic must leave nothing behind.
 for i in 1 2 3; do
-	rmmod tsor && insmod "$TSOR_KO" || { fail "load/unload cycle $i"; break; }
+	rmmod tsor && tsor_insmod || { fail "load/unload cycle $i"; break; }
 done
 ok "three load/unload cycles"
 check "rmmod tsor" rmmod tsor
 check_fail "protocols are gone after rmmod" grep -q "^TSOR" /proc/net/protocols
 check_fail "no slab cache left behind" grep -q "^TSOR" /proc/slabinfo
-check "insmod again" insmod "$TSOR_KO"
+check "insmod again" tsor_insmod

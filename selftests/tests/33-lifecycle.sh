@@ -31,4 +31,4 @@ kill -9 %1 %2 2>/dev/null; wait
 check "delete both namespaces while enabled" delpods
 tsor_unload_wait
 check_fail "rmmod succeeds once the namespaces are gone" tsor_loaded
-check "reload" insmod "$TSOR_KO"
+check "reload" tsor_insmod

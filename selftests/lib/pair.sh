@@ -1,0 +1,78 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+# The paired-connection checks between the two pods of mkpods, whatever
+# carries them.  Sourced after tap.sh and tsor.sh.
+#
+#   pair_suite NODE PATH [BIG]  enables both pods, routes their CIDRs to NODE
+#                         (an address of this node), runs every stream of
+#                         the suite and asserts from the counters that PATH
+#                         (shm or rdma) carried the bytes, not TCP; then
+#                         takes the routes away and waits for the sockets
+#                         to go.  BIG (default 4M) is the size of the long
+#                         streams; the others scale with it (Soft-RoCE
+#                         under emulation moves a few MB/s).
+
+# total KEY LOG: the sum of KEY=N over a tsor_stream log.
+pair_total() { grep -o " $1=[0-9]*" "$2" | awk -F= '{ s += $2 } END { print s + 0 }'; }
+
+# pair_run PATH PORT DESC ADDR [tsor_stream options...]
+pair_run() {
+	local path=$1 port=$2 desc="$1: $3"
+	shift 3
+	local p0 tx0 rx0 ttx0 trx0
+	p0=$(counter pod_a conn_paired) tx0=$(counter pod_a "${path}_tx_bytes")
+	rx0=$(counter pod_a "${path}_rx_bytes") ttx0=$(counter pod_a tcp_tx_bytes)
+	trx0=$(counter pod_a tcp_rx_bytes)
+	TSOR_KEEP_LOGS=1 check "$desc" stream pod_b pod_a "$port" "$@" || return
+	local cli=$TSOR_OUT/stream.$$.cli conns
+	conns=$(grep -c 'conn=' "$cli")
+	check_eq "$desc: every connection was paired" \
+		$((p0 + conns)) "$(counter pod_a conn_paired)" ||
+		diag "$("$TSORCTL" stats show netns pod_a | grep -v " 0$"; "$TSORCTL" stats show netns pod_b | grep -v " 0$"; "$TSORCTL" stats show global | grep "deny\|fallback" | grep -v " 0$")"
+	check_eq "$desc: ${path}_tx_bytes counts what the client sent" \
+		$((tx0 + $(pair_total sent "$cli"))) "$(counter pod_a "${path}_tx_bytes")"
+	# What the server wrote before the switch came over TCP.
+	check_eq "$desc: ${path}_rx_bytes and tcp_rx_bytes count what the client received" \
+		$((rx0 + trx0 + $(pair_total recv "$cli"))) \
+		$(($(counter pod_a "${path}_rx_bytes") + $(counter pod_a tcp_rx_bytes)))
+	check_eq "$desc: the client sent nothing over TCP" \
+		"$ttx0" "$(counter pod_a tcp_tx_bytes)"
+	rm -f "$TSOR_OUT"/stream.$$.*
+}
+
+pair_none_active() {
+	[ "$(counter pod_a sock_active)$(counter pod_b sock_active)" = 00 ]
+}
+
+pair_suite() {
+	local node=$1 path=$2 big=${3:-4M} port=7300
+	local kb=$(($(numfmt --from=iec "$big") / 1024))
+	local many=$((kb / 2))K few=$((kb / 64))K
+	"$TSORCTL" netns enable pod_a
+	"$TSORCTL" netns enable pod_b
+	# A test stopped half-way may have left its routes behind.
+	"$TSORCTL" peer del 10.10.0.0/24 2>/dev/null
+	"$TSORCTL" peer del fd10::/64 2>/dev/null
+	"$TSORCTL" peer add 10.10.0.0/24 via "$node"
+	"$TSORCTL" peer add fd10::/64 via "$node"
+
+	local mode
+	for mode in block poll epoll epollet; do
+		pair_run "$path" $((port += 1)) "IPv4 $mode $big" "$B4" -m $mode -n "$big"
+	done
+	pair_run "$path" $((port += 1)) "IPv6 block $big" "$B6" -m block -n "$big"
+	pair_run "$path" $((port += 1)) "IPv4 readv/writev" "$B4" -m poll -n 1M --iov
+	pair_run "$path" $((port += 1)) "IPv4 MSG_PEEK before every read" "$B4" \
+		-m block -n 1M --peek
+	pair_run "$path" $((port += 1)) "IPv4 16 connections, random sizes up to $many" \
+		"$B4" -m epoll -c 16 -n $many --random-sizes
+	pair_run "$path" $((port += 1)) "IPv6 64 connections, random sizes up to $few" \
+		"$B6" -m epoll -c 64 -n $few --random-sizes
+	pair_run "$path" $((port += 1)) "IPv4 one byte" "$B4" -m block -n 1
+
+	"$TSORCTL" peer del 10.10.0.0/24
+	"$TSORCTL" peer del fd10::/64
+	wait_until pair_none_active
+	check_eq "$path: no tsor socket is left in pod_a" 0 "$(counter pod_a sock_active)"
+	check_eq "$path: no tsor socket is left in pod_b" 0 "$(counter pod_b sock_active)"
+}
