@@ -40,6 +40,45 @@ pair_run() {
 	rm -f "$TSOR_OUT"/stream.$$.*
 }
 
+# pair_conn_show PATH PORT: conn show lists a live paired connection,
+# with the bytes it carried.
+pair_conn_show() {
+	local path=$1 port=$2 server client conn rc
+	ip netns exec pod_b python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(1)
+c, _ = s.accept(); n = 0
+while n < 1000:
+    n += len(c.recv(4096))
+c.sendall(b"x" * 300); time.sleep(20)' "$port" &
+	server=$!
+	wait_until listening pod_b "$port"
+	ip netns exec pod_a python3 -c '
+import socket, sys, time
+c = socket.create_connection(("10.10.0.2", int(sys.argv[1])))
+c.sendall(b"y" * 1000); n = 0
+while n < 300:
+    n += len(c.recv(4096))
+print("ready", flush=True); time.sleep(20)' "$port" >"$TSOR_OUT/conn.$$" &
+	client=$!
+	wait_until grep -q ready "$TSOR_OUT/conn.$$"
+	conn=$("$TSORCTL" -j conn show netns pod_a | jq -c ".[] | select(.peer_port == $port)")
+	diag "$conn"
+	check_eq "$path: conn show lists the connection once" 1 "$(jq -s length <<<"$conn")"
+	check_eq "$path: on the $path path" "$path" "$(jq -r .path <<<"$conn")"
+	check_eq "$path: with no fallback reason" none "$(jq -r .fallback <<<"$conn")"
+	check_eq "$path: having sent 1000 bytes" 1000 "$(jq -r .tx_bytes <<<"$conn")"
+	check_eq "$path: from pod_a's address" 10.10.0.1 "$(jq -r .local <<<"$conn")"
+	rc=0
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$TSORCTL" conn show netns pod_a >/dev/null 2>&1 || rc=$?
+	check_eq "$path: nobody may not list another namespace's connections (exit 4)" 4 "$rc"
+	kill "$client" "$server" 2>/dev/null
+	wait "$client" "$server" 2>/dev/null
+	rm -f "$TSOR_OUT/conn.$$"
+}
+
 pair_none_active() {
 	[ "$(counter pod_a sock_active)$(counter pod_b sock_active)" = 00 ]
 }
@@ -69,6 +108,7 @@ pair_suite() {
 	pair_run "$path" $((port += 1)) "IPv6 64 connections, random sizes up to $few" \
 		"$B6" -m epoll -c 64 -n $few --random-sizes
 	pair_run "$path" $((port += 1)) "IPv4 one byte" "$B4" -m block -n 1
+	pair_conn_show "$path" $((port += 1))
 
 	"$TSORCTL" peer del 10.10.0.0/24
 	"$TSORCTL" peer del fd10::/64
