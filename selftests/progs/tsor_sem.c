@@ -2,7 +2,7 @@
 /*
  * tsor_sem: socket semantics on an upgraded (paired) tsor socket.
  *
- *   tsor_sem [-6] -a ADDR -p PORT [--server-netns NS] [--expect channel|any]
+ *   tsor_sem [-4|-6] -a ADDR -p PORT [--server-netns NS] [--expect channel|any]
  *            [--case NAME]... [--list] [--case-timeout S]
  *
  * Runs in the client's network namespace; the listener is made in NS (an
@@ -1445,7 +1445,7 @@ static bool run_case(const struct tcase *t)
 
 static void usage_exit(void)
 {
-	printf("usage: tsor_sem [-6] -a ADDR -p PORT [--server-netns NS] [--expect channel|any]\n"
+	printf("usage: tsor_sem [-4|-6] -a ADDR -p PORT [--server-netns NS] [--expect channel|any]\n"
 	       "                [--case NAME]... [--case-timeout S] | --list\n");
 	exit(EXIT_OK);
 }
@@ -1469,8 +1469,11 @@ int main(int argc, char **argv)
 	set_progname(argv[0]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	o = (struct opts){ .family = AF_INET, .expect_channel = true, .case_timeout_s = 30 };
-	while ((opt = getopt_long(argc, argv, "6a:p:h", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "46a:p:h", lo, NULL)) != -1) {
 		switch (opt) {
+		case '4':
+			o.family = AF_INET;
+			break;
 		case '6':
 			o.family = AF_INET6;
 			break;
