@@ -17,25 +17,25 @@ source "$(dirname "$0")/../lib/data.sh"
 # sem -4|-6 ADDR PORT [tsor_sem options]: the counters are compared with
 # the connections the server's pod accepted (at least one per case).
 sem() {
-	local fam=$1 addr=$2 port=$3 log=$TSOR_OUT/sem.$$ rc=0
+	local af=$1 addr=$2 port=$3 log=$TSOR_OUT/sem.$$ rc=0
 	shift 3
 	snap
-	ip netns exec pod_a "$SEM" "$fam" -a "$addr" -p "$port" \
+	ip netns exec pod_a "$SEM" "$af" -a "$addr" -p "$port" \
 		--server-netns pod_b "$@" >"$log" 2>&1 || rc=$?
-	tap_from "IPv${fam#-} " <"$log" || true
-	check_eq "IPv${fam#-}: tsor_sem exited 0" 0 "$rc" || true
+	tap_from "IPv${af#-} " <"$log" || true
+	check_eq "IPv${af#-}: tsor_sem exited 0" 0 "$rc" || true
 	local acc
 	acc=$(delta pod_b sock_accepted)
-	check_ge "IPv${fam#-}: the server accepted tsor sockets" 20 "$acc" || true
-	check_eq "IPv${fam#-}: every connection paired (client)" "$acc" \
+	check_ge "IPv${af#-}: the server accepted tsor sockets" 20 "$acc" || true
+	check_eq "IPv${af#-}: every connection paired (client)" "$acc" \
 		"$(delta pod_a conn_paired)" || diag "$(counters_diag)"
-	check_eq "IPv${fam#-}: every connection paired (server)" "$acc" \
+	check_eq "IPv${af#-}: every connection paired (server)" "$acc" \
 		"$(delta pod_b conn_paired)" || true
-	check_eq "IPv${fam#-}: no fallback" "" \
+	check_eq "IPv${af#-}: no fallback" "" \
 		"$(fallback_deltas pod_a)$(fallback_deltas pod_b)" || true
-	check_eq "IPv${fam#-}: no byte counted on TCP" "0 0 0 0" \
+	check_eq "IPv${af#-}: no byte counted on TCP" "0 0 0 0" \
 		"$(delta pod_a tcp_tx_bytes) $(delta pod_a tcp_rx_bytes) $(delta pod_b tcp_tx_bytes) $(delta pod_b tcp_rx_bytes)" || true
-	check_ge "IPv${fam#-}: bytes counted on $DATA_PATH" 1000000 \
+	check_ge "IPv${af#-}: bytes counted on $DATA_PATH" 1000000 \
 		"$(delta pod_a "${DATA_PATH}_tx_bytes")" || true
 	rm -f "$log"
 }
