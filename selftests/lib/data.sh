@@ -23,8 +23,9 @@
 #                           a byte-exact stream that must be paired: checks
 #                           both ends' counters and both inner TCP sockets'
 #                           tcp_info (see there)
-#   snap / delta NS NAME    counters before and since (NS: pod_a, pod_b,
-#                           global)
+#   snap / now / delta NS NAME
+#                           counters before, after, and how much they grew
+#                           (NS: pod_a, pod_b, global)
 #   tap_from DESC-PREFIX    turn a program's 'ok - ...' / 'not ok - ...' /
 #                           '# ...' lines on stdin into this script's TAP
 
@@ -47,27 +48,45 @@ _data_counter() {
 	echo "${v:-0}"
 }
 
-declare -A DATA_SNAP=()
-# snap: remember every counter of pod_a, pod_b and the module.
-snap() {
-	local ns line
-	DATA_SNAP=()
+declare -A DATA_SNAP=() DATA_NOW=()
+# _data_read ARRAY: every counter of pod_a, pod_b and the module into the
+# associative array ARRAY, as NS.NAME.  tsorctl's plain output, not JSON:
+# every process costs under emulation, and these are read often.
+_data_read() {
+	local -n _arr=$1
+	local ns k v
+	_arr=()
 	for ns in pod_a pod_b global; do
 		local scope=(netns "$ns")
 		[ "$ns" = global ] && scope=(global)
-		# No process substitution: the guest's /dev has no /dev/fd.
-		while IFS='=' read -r k v; do
-			[ -z "$k" ] || DATA_SNAP[$ns.$k]=$v
-		done <<<"$("$TSORCTL" -j stats show "${scope[@]}" |
-			  jq -r '.stats | to_entries[] | "\(.key)=\(.value)"')"
+		while read -r k v; do
+			[[ $v =~ ^[0-9]+$ ]] && _arr[$ns.$k]=$v
+		done <<<"$("$TSORCTL" stats show "${scope[@]}" 2>/dev/null)"
 	done
-	line=${#DATA_SNAP[@]}
-	[ "$line" -gt 0 ] || echo "snap: no counters read" >&2
 }
 
-# delta NS NAME: how much NAME grew in NS since snap.
+# snap: remember every counter; deltas are live until now.
+snap() {
+	_data_read DATA_SNAP
+	DATA_NOW=()
+	[ ${#DATA_SNAP[@]} -gt 0 ] || echo "snap: no counters read" >&2
+}
+
+# now: read every counter once; deltas use these until the next snap.
+now() {
+	_data_read DATA_NOW
+}
+
+# delta NS NAME: how much NAME grew in NS from snap to now (or to this
+# moment, before any now).
 delta() {
-	echo $(( $(_data_counter "$1" "$2") - ${DATA_SNAP[$1.$2]:-0} ))
+	local v
+	if [ ${#DATA_NOW[@]} -gt 0 ]; then
+		v=${DATA_NOW[$1.$2]:-0}
+	else
+		v=$(_data_counter "$1" "$2")
+	fi
+	echo $(( v - ${DATA_SNAP[$1.$2]:-0} ))
 }
 
 # fallback_deltas NS: "name=delta" for every fallback counter that moved.
@@ -245,6 +264,7 @@ data_stream() {
 		return 1
 	fi
 	cli=$TSOR_OUT/stream.$$.cli srv=$TSOR_OUT/stream.$$.srv
+	now
 	conns=$(grep -c 'conn=' "$cli")
 	check_eq "$desc: $conns connections paired (client)" "$conns" \
 		"$(delta "$cns" conn_paired)" || diag "$(counters_diag)"

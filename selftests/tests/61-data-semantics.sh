@@ -22,6 +22,7 @@ sem() {
 	snap
 	ip netns exec pod_a "$SEM" "$af" -a "$addr" -p "$port" \
 		--server-netns pod_b "$@" >"$log" 2>&1 || rc=$?
+	now
 	tap_from "IPv${af#-} " <"$log" || true
 	check_eq "IPv${af#-}: tsor_sem exited 0" 0 "$rc" || true
 	local acc

@@ -31,6 +31,7 @@ fb_stream() {
 		return 1
 	fi
 	cli=$TSOR_OUT/stream.$$.cli srv=$TSOR_OUT/stream.$$.srv
+	now
 	conns=$(grep -c 'conn=' "$cli")
 	check_eq "$desc: fallback_$reason counted for each of $conns connections" \
 		"fallback_$reason=$conns" "$(fallback_deltas pod_a)" ||

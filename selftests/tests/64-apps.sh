@@ -94,6 +94,7 @@ redis() {
 	local bench=$!
 	s=$(sample_during $bench pod_b '( sport = :6379 )')
 	wait $bench || rc=$?
+	now
 	check_eq "$d: redis-benchmark exits 0" 0 "$rc" || diag "$(tail -n 5 "$log.bench")"
 	check_match "$d: redis-benchmark ran SET and GET" \
 		'SET: .*requests per second.*GET: .*requests per second' \
@@ -112,10 +113,13 @@ redis() {
 	snap
 	rc=0
 	ip netns exec pod_a redis-cli -h $DATA_B6 -x set big <"$big" >"$log.cli" 2>&1 || rc=$?
+	local got
+	got=$(ip netns exec pod_a redis-cli -h $DATA_B6 --raw get big | head -c 1048576 | sha256sum)
+	now
 	check_eq "$d: redis-cli SET of 1 MiB over IPv6" "0 OK" "$rc $(cat "$log.cli")" || true
 	check_eq "$d: redis-cli GET returns the same 1 MiB" \
 		"$(sha256sum <"$big")" \
-		"$(ip netns exec pod_a redis-cli -h $DATA_B6 --raw get big | head -c 1048576 | sha256sum)" || true
+		"$got" || true
 	check_eq "$d: both redis-cli connections paired" 2 "$(delta pod_a conn_paired)" || true
 	no_tcp "$d: redis-cli"
 	stop_server
@@ -139,6 +143,7 @@ iperf() {
 		local cl=$!
 		s=$(sample_during $cl pod_a '( dport = :5201 )')
 		wait $cl || rc=$?
+		now
 		check_eq "$d: iperf3 exits 0" 0 "$rc" || diag "$(tail -n 5 "$log.iperf")"
 		json=$(cat "$log.iperf")
 		sent=$(jq -r '.end.sum_sent.bytes // 0' <<<"$json" 2>/dev/null || echo 0)
@@ -216,6 +221,7 @@ http() {
 			"$(sha256sum <"$up" | cut -d' ' -f1)" \
 			"$(ip netns exec pod_a curl -sS --max-time 60 --data-binary @"$up" "$url")" || true
 	done
+	now
 	check_ge "$d: the client connections paired (Node.js 1 or 2, curl 4)" 5 \
 		"$(delta pod_a conn_paired)" || true
 	check_ge "$d: ${p}_rx_bytes of pod_a has the three 2 MiB GETs" $((3 * (2 << 20))) \
