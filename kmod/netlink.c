@@ -309,6 +309,7 @@ struct tsor_nl_dump_arg {
 	struct netlink_callback *cb;
 	struct net *caller;
 	bool privileged;
+	bool full;		/* the last message did not fit */
 };
 
 static int tsor_nl_dump_one(struct tsor_net *tn, void *arg)
@@ -496,28 +497,199 @@ static int tsor_nl_peer_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
-/* Commands defined by the uapi whose implementation arrives with the data path. */
-static int tsor_nl_unsupported(struct sk_buff *skb, struct genl_info *info)
+/* Node RDMA endpoint */
+
+static int tsor_nl_fill_dev(struct sk_buff *msg, void *arg)
 {
-	NL_SET_ERR_MSG(info->extack,
-		       "this tsor module has no RDMA data path yet");
-	return -EOPNOTSUPP;
+	struct tsor_dev_cfg cfg;
+	struct nlattr *nest;
+
+	tsor_dev_get(&cfg);
+	nest = nla_nest_start(msg, TSOR_ATTR_DEV);
+	if (!nest ||
+	    (cfg.ibdev[0] &&
+	     nla_put_string(msg, TSOR_DEV_ATTR_IBDEV, cfg.ibdev)) ||
+	    (cfg.addr.family &&
+	     tsor_nl_put_addr(msg, TSOR_DEV_ATTR_ADDR, &cfg.addr)) ||
+	    nla_put_u16(msg, TSOR_DEV_ATTR_PORT, cfg.port) ||
+	    nla_put_u8(msg, TSOR_DEV_ATTR_LOCAL_PATH, cfg.local_path))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
 }
 
-/* In 6.1 only the dump callback itself can attach an extack message. */
-static int tsor_nl_dump_unsupported(struct sk_buff *skb,
-				    struct netlink_callback *cb)
+static int tsor_nl_dev_get(struct sk_buff *skb, struct genl_info *info)
 {
-	NL_SET_ERR_MSG(cb->extack,
-		       "this tsor module has no RDMA data path yet");
-	return -EOPNOTSUPP;
+	return tsor_nl_reply(info, tsor_nl_fill_dev, NULL);
 }
 
-#define TSOR_OP_UNSUPPORTED_DUMP(_cmd)				\
-	{							\
-		.cmd = (_cmd),					\
-		.dumpit = tsor_nl_dump_unsupported,		\
+static int tsor_nl_dev_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[TSOR_DEV_ATTR_MAX + 1];
+	struct tsor_dev_cfg cfg = {};
+	unsigned int mask = 0;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, TSOR_ATTR_DEV)) {
+		NL_SET_ERR_MSG(info->extack, "missing the dev attribute");
+		return -EINVAL;
 	}
+	err = nla_parse_nested(tb, TSOR_DEV_ATTR_MAX, info->attrs[TSOR_ATTR_DEV],
+			       tsor_dev_attr_policy, info->extack);
+	if (err)
+		return err;
+	if (tb[TSOR_DEV_ATTR_IBDEV]) {
+		nla_strscpy(cfg.ibdev, tb[TSOR_DEV_ATTR_IBDEV], sizeof(cfg.ibdev));
+		mask |= TSOR_DEV_SET_IBDEV;
+	}
+	if (tb[TSOR_DEV_ATTR_ADDR]) {
+		tsor_nl_get_addr(tb[TSOR_DEV_ATTR_ADDR], &cfg.addr);
+		mask |= TSOR_DEV_SET_ADDR;
+	}
+	if (tb[TSOR_DEV_ATTR_PORT]) {
+		cfg.port = nla_get_u16(tb[TSOR_DEV_ATTR_PORT]);
+		mask |= TSOR_DEV_SET_PORT;
+	}
+	if (tb[TSOR_DEV_ATTR_LOCAL_PATH]) {
+		cfg.local_path = nla_get_u8(tb[TSOR_DEV_ATTR_LOCAL_PATH]);
+		mask |= TSOR_DEV_SET_LOCAL_PATH;
+	}
+	if (!mask) {
+		NL_SET_ERR_MSG(info->extack, "nothing to set");
+		return -EINVAL;
+	}
+	return tsor_dev_set(&cfg, mask, info->extack);
+}
+
+/* Node-pair links */
+
+static int tsor_nl_dump_link(const struct tsor_link_info *li, void *arg)
+{
+	struct tsor_nl_dump_arg *a = arg;
+	struct nlattr *nest;
+	void *hdr;
+
+	hdr = genlmsg_put(a->skb, NETLINK_CB(a->cb->skb).portid,
+			  a->cb->nlh->nlmsg_seq, &tsor_genl_family,
+			  NLM_F_MULTI, TSOR_CMD_LINK_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	nest = nla_nest_start(a->skb, TSOR_ATTR_LINK);
+	if (!nest ||
+	    tsor_nl_put_addr(a->skb, TSOR_LINK_ATTR_LOCAL, &li->local) ||
+	    tsor_nl_put_addr(a->skb, TSOR_LINK_ATTR_REMOTE, &li->remote) ||
+	    nla_put_u8(a->skb, TSOR_LINK_ATTR_STATE, li->state) ||
+	    nla_put_u32(a->skb, TSOR_LINK_ATTR_CHANNELS, li->channels)) {
+		genlmsg_cancel(a->skb, hdr);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(a->skb, nest);
+	genlmsg_end(a->skb, hdr);
+	return 0;
+}
+
+static int tsor_nl_link_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct tsor_nl_dump_arg a = { .skb = skb, .cb = cb };
+
+	cb->args[0] += tsor_link_walk(cb->args[0], tsor_nl_dump_link, &a);
+	return skb->len;
+}
+
+/* Connections */
+
+static int tsor_nl_dump_conn(const struct tsor_conn_info *ci, void *arg)
+{
+	struct tsor_nl_dump_arg *a = arg;
+	struct sk_buff *msg = a->skb;
+	struct nlattr *nest;
+	void *hdr;
+
+	a->full = true;
+	hdr = genlmsg_put(msg, NETLINK_CB(a->cb->skb).portid,
+			  a->cb->nlh->nlmsg_seq, &tsor_genl_family,
+			  NLM_F_MULTI, TSOR_CMD_CONN_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	nest = nla_nest_start(msg, TSOR_ATTR_CONN);
+	if (!nest ||
+	    nla_put_u32(msg, TSOR_CONN_ATTR_NETNS_INUM, ci->net->ns.inum) ||
+	    nla_put_u16(msg, TSOR_CONN_ATTR_FAMILY, ci->saddr.family) ||
+	    tsor_nl_put_addr(msg, TSOR_CONN_ATTR_SADDR, &ci->saddr) ||
+	    tsor_nl_put_addr(msg, TSOR_CONN_ATTR_DADDR, &ci->daddr) ||
+	    nla_put_u16(msg, TSOR_CONN_ATTR_SPORT, ci->sport) ||
+	    nla_put_u16(msg, TSOR_CONN_ATTR_DPORT, ci->dport) ||
+	    nla_put_u8(msg, TSOR_CONN_ATTR_PATH, ci->path) ||
+	    nla_put_u8(msg, TSOR_CONN_ATTR_FALLBACK, ci->reason) ||
+	    nla_put_u64_64bit(msg, TSOR_CONN_ATTR_TX_BYTES, ci->tx_bytes,
+			      TSOR_CONN_ATTR_PAD) ||
+	    nla_put_u64_64bit(msg, TSOR_CONN_ATTR_RX_BYTES, ci->rx_bytes,
+			      TSOR_CONN_ATTR_PAD) ||
+	    nla_put_u32(msg, TSOR_CONN_ATTR_CREDITS, ci->credits)) {
+		genlmsg_cancel(msg, hdr);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	a->full = false;
+	return 0;
+}
+
+/*
+ * One namespace's connections, resuming at cursor args[1]; returns non-zero
+ * when the message filled up before its last one.
+ */
+static int tsor_nl_conn_net(struct tsor_net *tn, void *arg)
+{
+	struct tsor_nl_dump_arg *a = arg;
+	long *pos = &a->cb->args[1];
+
+	if (!a->privileged && tn->net != a->caller)
+		return 0;
+	*pos += tsor_conn_walk(tn, *pos, tsor_nl_dump_conn, a);
+	if (a->full)
+		return -EMSGSIZE;
+	*pos = 0;
+	return 0;
+}
+
+/*
+ * Every connection of the enabled namespaces the caller may read, or of
+ * the one namespace it selects.  args[0] counts namespaces finished,
+ * args[1] connections finished in the current one.
+ */
+static int tsor_nl_conn_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
+	struct tsor_nl_dump_arg a = {
+		.skb = skb,
+		.cb = cb,
+		.caller = sock_net(cb->skb->sk),
+		.privileged = netlink_capable(cb->skb, CAP_NET_ADMIN),
+	};
+	struct nlattr **attrs = info->attrs;
+	struct net *net;
+	int err;
+
+	if (!attrs[TSOR_ATTR_NETNS_FD] && !attrs[TSOR_ATTR_NETNS_PID]) {
+		cb->args[0] += tsor_net_walk_enabled(cb->args[0],
+						     tsor_nl_conn_net, &a);
+		return skb->len;
+	}
+	if (cb->args[0])
+		return 0;	/* the one namespace is done */
+	net = tsor_nl_get_net(attrs, a.caller, cb->extack);
+	if (IS_ERR(net))
+		return PTR_ERR(net);
+	err = tsor_nl_may_read(cb->skb, a.caller, net, cb->extack);
+	if (!err) {
+		a.privileged = true;
+		if (!tsor_nl_conn_net(tsor_net(net), &a))
+			cb->args[0] = 1;
+	}
+	put_net(net);
+	return err ? err : skb->len;
+}
 
 static const struct genl_ops tsor_genl_ops[] = {
 	{
@@ -570,15 +742,23 @@ static const struct genl_ops tsor_genl_ops[] = {
 		.policy = tsor_peer_policy,
 		.maxattr = TSOR_ATTR_PEER,
 	},
-	TSOR_OP_UNSUPPORTED_DUMP(TSOR_CMD_CONN_GET),
-	TSOR_OP_UNSUPPORTED_DUMP(TSOR_CMD_LINK_GET),
+	{
+		.cmd = TSOR_CMD_CONN_GET,
+		.dumpit = tsor_nl_conn_dump,
+		.policy = tsor_netns_get_policy,
+		.maxattr = TSOR_ATTR_NETNS_PID,
+	},
+	{
+		.cmd = TSOR_CMD_LINK_GET,
+		.dumpit = tsor_nl_link_dump,
+	},
 	{
 		.cmd = TSOR_CMD_DEV_GET,
-		.doit = tsor_nl_unsupported,
+		.doit = tsor_nl_dev_get,
 	},
 	{
 		.cmd = TSOR_CMD_DEV_SET,
-		.doit = tsor_nl_unsupported,
+		.doit = tsor_nl_dev_set,
 		.flags = GENL_ADMIN_PERM,
 		.policy = tsor_dev_policy,
 		.maxattr = TSOR_ATTR_DEV,

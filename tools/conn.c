@@ -4,8 +4,11 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "names.h"
+#include "netns.h"
+#include "netns_sel.h"
 #include "print.h"
 #include "request.h"
 #include "tsorctl.h"
@@ -95,6 +98,7 @@ static int conn_print(const struct nlattr *const *tb, void *arg)
 
 static int conn_show(int argc, char **argv)
 {
+	struct netns_sel sel = { .fd = -1 };
 	bool header_done = false;
 	struct request req = {
 		.what = "conn show",
@@ -103,8 +107,26 @@ static int conn_show(int argc, char **argv)
 		.print = conn_print,
 		.print_arg = &header_done,
 	};
+	int rc;
 
-	return run_request_noargs(&req, argc, argv);
+	if (!argc)
+		return run_request(&req);
+	if (strcmp(argv[0], "netns") && strcmp(argv[0], "pid"))
+		return usage_error("conn show: unknown argument \"%s\" (want netns NS or pid PID)",
+				   argv[0]);
+	/* "pid PID" is the selector itself; "netns" precedes one. */
+	if (argv[0][0] == 'n') {
+		argc--;
+		argv++;
+	}
+	rc = netns_sel_parse(req.what, argc, argv, &sel);
+	if (rc)
+		return rc;
+	req.fill = netns_sel_put;
+	req.fill_arg = &sel;
+	rc = run_request(&req);
+	netns_sel_close(&sel);
+	return rc;
 }
 
 static const struct command conn_cmds[] = {
@@ -114,10 +136,11 @@ static const struct command conn_cmds[] = {
 const struct object conn_object = {
 	.name = "conn",
 	.usage =
-	"conn show\n"
+	"conn show [netns [NS] | pid PID]\n"
 	"\n"
-	"Every taken-over connection: its namespace, local and peer address,\n"
-	"the path carrying its bytes (tcp, rdma or shm), why it fell back to\n"
+	"Every taken-over connection of the enabled namespaces (only the\n"
+	"caller's own without CAP_NET_ADMIN), or of the one namespace given:\n"
+	"its namespace, local and peer address, the path carrying its bytes (tcp, rdma or shm), why it fell back to\n"
 	"TCP if it did, bytes sent and received, and the credits the peer\n"
 	"still grants.\n",
 	.cmds = conn_cmds,

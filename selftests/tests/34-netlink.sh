@@ -51,7 +51,12 @@ reject "pid that does not exist" 3 "no process" \
 reject "dump with a selector" 22 "selector" --dump NETNS_GET NETNS_PID:u32:1
 reject "global stats with a selector" 22 "selector" \
 	STATS_GET GLOBAL:flag: NETNS_PID:u32:1
-reject "connection dump is not implemented yet" 95 "data path" --dump CONN_GET
+reject "connection dump of a pid that does not exist" 3 "no process" \
+	--dump CONN_GET NETNS_PID:u32:4000000
+reject "dev set with nothing to set" 22 "nothing to set" DEV_SET "DEV:nest:[]"
+reject "local path out of range" 34 "out of range" DEV_SET \
+	"DEV:nest:[LOCAL_PATH:u8:2]"
+reject "listener port 0" 34 "" DEV_SET "DEV:nest:[PORT:u16:0]"
 reject "peer without a node" 22 "node" PEER_ADD \
 	"PEER:nest:[PREFIX:bin:0a000000,PREFIXLEN:u8:8]"
 reject "peer prefix longer than its address" 22 "longer" PEER_ADD \

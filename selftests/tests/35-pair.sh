@@ -51,6 +51,41 @@ run "IPv4 16 connections, random sizes up to 2 MiB" "$B4" -m epoll -c 16 -n 2M -
 run "IPv6 64 connections, random sizes up to 64 KiB" "$B6" -m epoll -c 64 -n 64K --random-sizes
 run "IPv4 one byte" "$B4" -m block -n 1
 
+# conn show lists a live paired connection, with the bytes it carried.
+port=$((port + 1))
+ip netns exec pod_b python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(1)
+c, _ = s.accept(); n = 0
+while n < 1000:
+    n += len(c.recv(4096))
+c.sendall(b"x" * 300); time.sleep(20)' $port &
+server=$!
+wait_until listening pod_b $port
+ip netns exec pod_a python3 -c '
+import socket, sys, time
+c = socket.create_connection(("10.10.0.2", int(sys.argv[1])))
+c.sendall(b"y" * 1000); n = 0
+while n < 300:
+    n += len(c.recv(4096))
+print("ready", flush=True); time.sleep(20)' $port >"$TSOR_OUT/conn.$$" &
+client=$!
+wait_until grep -q ready "$TSOR_OUT/conn.$$"
+conn=$("$TSORCTL" -j conn show netns pod_a | jq -c ".[] | select(.peer_port == $port)")
+diag "$conn"
+check_eq "$path: conn show lists the connection once" 1 "$(jq -s length <<<"$conn")"
+check_eq "$path: on the $path path" "$path" "$(jq -r .path <<<"$conn")"
+check_eq "$path: with no fallback reason" none "$(jq -r .fallback <<<"$conn")"
+check_eq "$path: having sent 1000 bytes" 1000 "$(jq -r .tx_bytes <<<"$conn")"
+check_eq "$path: from pod_a's address" 10.10.0.1 "$(jq -r .local <<<"$conn")"
+rc=0; setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	"$TSORCTL" conn show netns pod_a >/dev/null 2>&1 || rc=$?
+check_eq "$path: nobody may not list another namespace's connections (exit 4)" 4 "$rc"
+kill "$client" "$server" 2>/dev/null
+wait "$client" "$server" 2>/dev/null
+rm -f "$TSOR_OUT/conn.$$"
+
 "$TSORCTL" peer del 10.10.0.0/24
 "$TSORCTL" peer del fd10::/64
 none_active() { [ "$(counter pod_a sock_active)$(counter pod_b sock_active)" = 00 ]; }
