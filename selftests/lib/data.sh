@@ -38,6 +38,9 @@ DATA_A4=10.77.0.2 DATA_A6=fd77::2
 DATA_B4=10.77.0.3 DATA_B6=fd77::3
 # An address on br0 that answers IP but runs no tsor: a node without it.
 DATA_X4=10.77.0.100 DATA_X6=fd77::100
+# A second address of the node on br0, where tsor does not listen.
+# shellcheck disable=SC2034 # used by the tests that source this
+DATA_Y4=10.77.0.50
 # shellcheck disable=SC2034 # used by the tests that source this
 SEM="$REPO/selftests/progs/tsor_sem"
 

@@ -5,8 +5,9 @@
 # client's pod counts why, over each transport's configuration:
 #   - the server's netns is not enabled        fallback_peer_disabled
 #   - the server is not in the peer table      fallback_peer_unknown
-#   - the peer node runs no tsor (a route via DATA_X4, a host on br0
-#     without tsor; rdma only: it needs a device) fallback_peer_no_tsor
+#   - the peer node runs no tsor (rdma only, it needs a device: a route
+#     via DATA_Y4, an address of br0 where no tsor listens)
+#                                              fallback_peer_no_tsor
 #   - no RDMA device for a pairing that needs one (shm: a route to another
 #     node with no device set; rdma: rxe0 deleted)  fallback_no_device
 # For each: both ends ok with equal SHA-256, the reason counted once per
@@ -72,19 +73,25 @@ body() {
 	"$TSORCTL" peer add 10.77.0.0/24 via $DATA_NODE4
 	"$TSORCTL" peer add fd77::/64 via $DATA_NODE4
 
-	# The server's pod is said to live on a host that answers on br0 but
-	# runs no tsor.
-	data_node_x
-	"$TSORCTL" peer add $DATA_B4/32 via $DATA_X4
-	"$TSORCTL" peer add $DATA_B6/128 via $DATA_X4
 	if [ "$DATA_PATH" = rdma ]; then
+		# The server's pod is said to live at a second address of this
+		# node, on br0, where no tsor listens (tsor listens on the
+		# address it was given, DATA_NODE4).
+		ip addr add $DATA_Y4/24 dev br0
+		"$TSORCTL" peer add $DATA_B4/32 via $DATA_Y4
+		"$TSORCTL" peer add $DATA_B6/128 via $DATA_Y4
 		fb_stream "IPv4, peer node runs no tsor" peer_no_tsor 7625 $DATA_B4 \
 			-m epoll -c 2 -n 512K
 		fb_stream "IPv6, peer node runs no tsor" peer_no_tsor 7626 $DATA_B6 \
 			-m block -n 256K
+		ip addr del $DATA_Y4/24 dev br0
 	else
 		skip "peer node runs no tsor" "needs an RDMA device; runs in [rdma]"
-		# No device is set: a pairing towards another node has none.
+		# No device is set: a pairing towards another node (a host on
+		# br0 of its own) has none.
+		data_node_x
+		"$TSORCTL" peer add $DATA_B4/32 via $DATA_X4
+		"$TSORCTL" peer add $DATA_B6/128 via $DATA_X4
 		fb_stream "IPv4, no RDMA device (route to another node)" no_device \
 			7627 $DATA_B4 -m epoll -c 2 -n 512K
 		fb_stream "IPv6, no RDMA device (route to another node)" no_device \
