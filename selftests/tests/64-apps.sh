@@ -44,12 +44,19 @@ ss_bytes() {
 		} END { print n + 0, ma + 0, mr + 0 }'
 }
 
+# running PID: PID runs (its zombie, which only its parent can reap, does
+# not: this runs in a command substitution's subshell).
+running() {
+	local st
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]
+}
+
 # sample_during PID NS FILTER...: ss_bytes every half second while PID
 # runs; prints the sample with the most sockets.
 sample_during() {
 	local pid=$1 best='0 0 0' s
 	shift
-	while kill -0 "$pid" 2>/dev/null; do
+	while running "$pid"; do
 		s=$(ss_bytes "$@")
 		[ "${s%% *}" -gt "${best%% *}" ] && best=$s
 		sleep 0.5
