@@ -182,6 +182,9 @@ data_topo_down() {
 	ip link del br0 2>/dev/null || true
 	if tsor_loaded; then
 		"$TSORCTL" peer sync - </dev/null >/dev/null 2>&1 || true
+		# Back to the automatic endpoint and shm (as tests/15-dev does).
+		"$TSORCTL" dev set addr 0.0.0.0 port 18515 local-path shm \
+			>/dev/null 2>&1 || true
 	fi
 	rdma link delete rxe0 2>/dev/null || true
 }
