@@ -32,7 +32,7 @@ stop_server() {
 ss_bytes() {
 	local ns=$1
 	shift
-	ip netns exec "$ns" ss -HtinE state established "$@" 2>/dev/null |
+	ip netns exec "$ns" ss -Htin state established "$@" 2>/dev/null |
 		awk '/bytes_acked|bytes_received|cwnd/ {
 			n++; a = 0; r = 0
 			for (i = 1; i <= NF; i++) {
