@@ -156,17 +156,21 @@ iperf() {
 		sent=$(jq -r '.end.sum_sent.bytes // 0' <<<"$json" 2>/dev/null || echo 0)
 		sent=${sent%.*}
 		check_ge "$d: moved data" 1000000 "$sent" || true
-		check_eq "$d: received what was sent" "$sent" \
-			"$(jq -r '.end.sum_received.bytes // 0' <<<"$json" 2>/dev/null | cut -d. -f1)" || true
-		diag "$d: $(jq -r '.end.sum_received.bits_per_second / 1e6 | floor' <<<"$json" 2>/dev/null) Mbit/s"
+		# iperf3's receiver stops counting when the test time is up, with
+		# bytes still in flight: the receiving pod's counter has them all.
+		diag "$d: $(jq -r '.end.sum_received.bits_per_second / 1e6 | floor' <<<"$json" 2>/dev/null) Mbit/s, sent $sent B, iperf3's receiver counted $(jq -r '.end.sum_received.bytes' <<<"$json" 2>/dev/null) B"
 		check_ge "$d: its control and data connections paired" 2 \
 			"$(delta pod_a conn_paired)" || true
 		if [ -z "$rev" ]; then
 			check_ge "$d: ${p}_tx_bytes of pod_a has the data" "$sent" \
 				"$(delta pod_a "${p}_tx_bytes")" || true
+			check_ge "$d: ${p}_rx_bytes of pod_b has the data" "$sent" \
+				"$(delta pod_b "${p}_rx_bytes")" || true
 		else
 			check_ge "$d: ${p}_tx_bytes of pod_b has the data" "$sent" \
 				"$(delta pod_b "${p}_tx_bytes")" || true
+			check_ge "$d: ${p}_rx_bytes of pod_a has the data" "$sent" \
+				"$(delta pod_a "${p}_rx_bytes")" || true
 		fi
 		no_tcp "$d"
 		tcpi_ok "$d: the client's connections, mid-run" "$s"
