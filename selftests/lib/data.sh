@@ -203,7 +203,7 @@ data_node_x() {
 
 # data_each_path FUNC: FUNC once per path in TSOR_DATA_PATHS.
 data_each_path() {
-	local fn=$1 path base=$TAP_NAME rc=0 r
+	local fn=$1 path base=$TAP_NAME rc=0 r t0
 	local paths=${TSOR_DATA_PATHS:-$DATA_PATHS_DEFAULT}
 	for path in ${paths//,/ }; do
 		TAP_NAME="$base [$path]"
@@ -212,10 +212,11 @@ data_each_path() {
 			rc=1
 			continue
 		fi
-		r=0
+		r=0 t0=$SECONDS
 		(DATA_PATH=$path; set -e; "$fn") || r=$?
 		[ $r = 0 ] || rc=1
 		data_topo_down
+		diag "$base [$path]: $((SECONDS - t0)) s"
 	done
 	TAP_NAME=$base
 	return $rc
