@@ -28,6 +28,8 @@ MODULE_PARM_DESC(pair_timeout_ms,
 
 static void tsor_channel_free(struct tsor_channel *ch)
 {
+	tsor_stat_global_add(TSOR_STAT_RING_BYTES, -(s64)ch->rx.size);
+	tsor_stat_global_add(TSOR_STAT_CHANNEL_ACTIVE, -1);
 	tsor_buf_free(ch->rx_buf, ch->rx.size);
 	kfree(ch);
 }
@@ -107,6 +109,8 @@ struct tsor_channel *tsor_channel_new(struct sock *sk, bool server,
 		kfree(ch);
 		return NULL;
 	}
+	tsor_stat_global_add(TSOR_STAT_CHANNEL_ACTIVE, 1);
+	tsor_stat_global_add(TSOR_STAT_RING_BYTES, ch->rx.size);
 	refcount_set(&ch->ref, 1);
 	spin_lock_init(&ch->lock);
 	ch->xp = xp;

@@ -119,6 +119,7 @@ void tsor_pair_start(struct sock *sk)
 		return;
 	}
 	tsor_pair_tuple(sk, &req);
+	tsor_nat_resolve(sk, &req);
 	if (!tsor_peer_lookup(&req.daddr, &node)) {
 		tsor_pair_fall_back_sk(sk, ts, TSOR_FALLBACK_PEER_UNKNOWN);
 		release_sock(sk);

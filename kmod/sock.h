@@ -46,4 +46,7 @@ void tsor_pair_start(struct sock *sk);
 u32 tsor_pair_ring_size(const struct sock *sk);
 void tsor_pair_tuple(const struct sock *sk, struct tsor_pair_req *req);
 
+/* nat.c */
+void tsor_nat_resolve(struct sock *sk, struct tsor_pair_req *req);
+
 #endif /* _TSOR_SOCK_H */

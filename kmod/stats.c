@@ -49,6 +49,8 @@ static const char * const tsor_stat_names[__TSOR_STAT_MAX] = {
 	[TSOR_STAT_PAIR_DENY_NOMEM] = "pair_deny_nomem",
 	[TSOR_STAT_PAIR_CANCELLED] = "pair_cancelled",
 	[TSOR_STAT_CONN_RESET] = "conn_reset",
+	[TSOR_STAT_CHANNEL_ACTIVE] = "channel_active",
+	[TSOR_STAT_RING_BYTES] = "ring_bytes",
 };
 
 const char *tsor_stat_name(enum tsor_stat id)
@@ -60,6 +62,12 @@ const char *tsor_stat_name(enum tsor_stat id)
 void tsor_stat_add(struct tsor_net *tn, enum tsor_stat id, s64 delta)
 {
 	this_cpu_add(tn->stats->v[id], delta);
+	this_cpu_add(tsor_global_stats->v[id], delta);
+}
+
+/* For objects that outlive their namespace: counted in the totals only. */
+void tsor_stat_global_add(enum tsor_stat id, s64 delta)
+{
 	this_cpu_add(tsor_global_stats->v[id], delta);
 }
 

@@ -66,6 +66,7 @@ int tsor_net_walk_enabled(long skip,
 int tsor_stats_init(void);
 void tsor_stats_exit(void);
 void tsor_stat_add(struct tsor_net *tn, enum tsor_stat id, s64 delta);
+void tsor_stat_global_add(enum tsor_stat id, s64 delta);
 void tsor_stats_sum(const struct tsor_stats __percpu *stats,
 		    u64 out[__TSOR_STAT_MAX]);
 const struct tsor_stats __percpu *tsor_stats_global(void);

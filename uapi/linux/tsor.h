@@ -131,6 +131,9 @@ enum tsor_stat {
 	TSOR_STAT_PAIR_DENY_NOMEM,	/* no memory for the rings */
 	TSOR_STAT_PAIR_CANCELLED,	/* client gave up after an accept */
 	TSOR_STAT_CONN_RESET,		/* paired connections reset */
+	/* Gauges of the whole module, zero in a netns's counters. */
+	TSOR_STAT_CHANNEL_ACTIVE,	/* channels alive, rings included */
+	TSOR_STAT_RING_BYTES,		/* memory their receive rings hold */
 
 	__TSOR_STAT_MAX
 };
