@@ -19,6 +19,10 @@
 #   --timeout S    time limit of each test file, in seconds (default 300;
 #                  the guest as a whole gets at most an hour, the two nodes
 #                  20 minutes); with --demo, of the whole demo (default 900)
+#   --path P       the transports the data-path tests (tests/6x-*.sh,
+#                  tests2/2x-*.sh) run over, each file once per transport:
+#                  shm, rdma or shm,rdma (default: DATA_PATHS_DEFAULT in
+#                  selftests/lib/data.sh)
 #   --demo         boot the guest running selftests/demo.sh instead, and
 #                  show its output
 #   -v             show the whole guest console, boot included
@@ -36,12 +40,13 @@ set -euo pipefail
 selftests=$(cd "$(dirname "$0")" && pwd -P)
 usage() { sed -n '4,/^set /s/^# \{0,1\}//p' "$0"; }
 
-tests=() host=1 demo=0 per_test='' console=tests
+tests=() host=1 demo=0 per_test='' console=tests data_paths=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	-t) tests+=("$2"); shift 2 ;;
 	--no-host) host=0; shift ;;
 	--timeout) per_test=$2; shift 2 ;;
+	--path) data_paths=$2; shift 2 ;;
 	--demo) demo=1; shift ;;
 	-v) console=all; shift ;;
 	-h|--help) usage; exit 0 ;;
@@ -53,6 +58,15 @@ if [ -n "$per_test" ] && ! [[ $per_test =~ ^[1-9][0-9]*$ ]]; then
 	echo "run.sh: --timeout wants seconds, not '$per_test'" >&2
 	exit 2
 fi
+
+if [ -n "$data_paths" ] &&
+   ! [[ $data_paths =~ ^(shm|rdma)(,(shm|rdma))*$ ]]; then
+	echo "run.sh: --path wants shm, rdma or shm,rdma, not '$data_paths'" >&2
+	exit 2
+fi
+# What the guests' commands start with: the data paths, when asked for.
+guest_env=''
+[ -z "$data_paths" ] || guest_env="TSOR_DATA_PATHS=$data_paths "
 
 # resolve NAME: the test file it names, in the directory it names if any.
 resolve() {
@@ -191,7 +205,7 @@ if [ ${#tests[@]} -gt 0 ]; then
 	guest_timeout=$(guest_limit ${#tests[@]} 3600)
 	echo "==> booting the guest for ${#tests[@]} test file(s)" \
 		"(limit ${guest_timeout} s, console: $out/console.log)"
-	cmd=$(printf '%q ' "$selftests/guest/harness.sh" --no-plan \
+	cmd=$guest_env$(printf '%q ' "$selftests/guest/harness.sh" --no-plan \
 		--timeout "${per_test:-300}" "${tests[@]}")
 	rc=0
 	BOOT_CONSOLE=$console boot_guest "$out" "$guest_timeout" "$cmd" || rc=$?
@@ -202,7 +216,7 @@ if [ ${#tests2[@]} -gt 0 ]; then
 	guest_timeout=$(guest_limit ${#tests2[@]} 1200)
 	echo "==> booting two nodes for ${#tests2[@]} two-node test file(s)" \
 		"(limit ${guest_timeout} s, consoles: $out/node[12]/console.log)"
-	cmd=$(printf '%q ' "$selftests/guest/harness.sh" --no-plan \
+	cmd=$guest_env$(printf '%q ' "$selftests/guest/harness.sh" --no-plan \
 		--timeout "${per_test:-300}" "${tests2[@]}")
 	BOOT_CONSOLE=$console boot_nodes "$out" "$guest_timeout" "$cmd" || true
 	echo "==> two-node results"
@@ -220,7 +234,7 @@ if [ ${#tests_noipv6[@]} -gt 0 ]; then
 	mkdir -p "$o"
 	echo "==> booting a guest with ipv6.disable=1 for ${#tests_noipv6[@]}" \
 		"test file(s) (console: $o/console.log)"
-	cmd=$(printf '%q ' "$selftests/guest/harness.sh" --no-plan \
+	cmd=$guest_env$(printf '%q ' "$selftests/guest/harness.sh" --no-plan \
 		--timeout "${per_test:-300}" "${tests_noipv6[@]}")
 	rc=0
 	BOOT_APPEND=ipv6.disable=1 BOOT_CONSOLE=$console \

@@ -95,6 +95,12 @@ struct conn {
 	bool rx_done;
 
 	int proto;			/* SO_PROTOCOL */
+	/*
+	 * The inner TCP socket's own byte counts (TCP_INFO on a tsor socket
+	 * answers for the TCP connection underneath), read just before close.
+	 */
+	bool have_tcpi;
+	uint64_t tcpi_bytes_acked, tcpi_bytes_received;
 	char local[ADDRSTR_LEN], peer[ADDRSTR_LEN];
 
 	atomic_bool failed;
@@ -130,6 +136,9 @@ void conn_describe(struct conn *c, char *buf, size_t len);
  * the connection failed.
  */
 bool conn_established(struct conn *c, const struct sockaddr *accepted_from);
+
+/* Records the inner TCP's tcpi_bytes_acked/received; before close(). */
+void conn_tcp_info(struct conn *c);
 
 enum step tx_step(struct conn *c);
 enum step rx_step(struct conn *c);

@@ -163,6 +163,7 @@ void run_block(const struct opts *o, struct conn *conns, int lfd)
 			continue;
 		c->state = CS_DONE;
 		if (had_socket) {
+			conn_tcp_info(c);
 			close(c->fd);
 			c->fd = -1;
 		}
@@ -180,6 +181,7 @@ void run_block(const struct opts *o, struct conn *conns, int lfd)
 		pthread_join(c->tx_thread, NULL);
 		pthread_join(c->rx_thread, NULL);
 		c->state = CS_DONE;
+		conn_tcp_info(c);
 		close(c->fd);
 		c->fd = -1;
 	}

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "stream.h"
+#include "tcpinfo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -240,6 +241,17 @@ bool conn_established(struct conn *c, const struct sockaddr *accepted_from)
 		printf("addrs idx=%u role=%s local=%s peer=%s\n", c->idx,
 		       role_name(c), c->local, c->peer);
 	return true;
+}
+
+void conn_tcp_info(struct conn *c)
+{
+	struct tcpinfo_bytes b;
+
+	if (c->fd < 0 || c->have_tcpi || tcpinfo_bytes(c->fd, &b))
+		return;
+	c->tcpi_bytes_acked = b.acked;
+	c->tcpi_bytes_received = b.received;
+	c->have_tcpi = true;
 }
 
 /* Cuts @len bytes at @buf into 1..IOV_MAX_SEGS non-empty segments. */

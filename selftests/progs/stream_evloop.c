@@ -93,8 +93,10 @@ static void conn_close(struct evloop *l, struct conn *c)
 	 * accept order unknown, so later ones cannot be matched. */
 	if (l->o->role == ROLE_CLIENT && !c->gate_open)
 		l->stop_starting = true;
-	if (c->fd >= 0)
+	if (c->fd >= 0) {
+		conn_tcp_info(c);
 		close(c->fd);	/* also drops it from the epoll set */
+	}
 	c->fd = -1;
 	if (is_live(c))
 		l->live--;

@@ -60,8 +60,13 @@ static const char usage_text[] =
 "  --timeout S        limit on every wait, seconds (default 30)\n"
 "Output: 'listening' (server), then per connection\n"
 "  conn=I role=R sent=N recv=N sha_tx=HEX sha_rx=HEX proto=6 local=A:P peer=A:P\n"
-"or 'conn=I role=R FAIL: reason', and a last line 'ok' or 'FAIL: reason'.\n"
-"Only those per-connection lines contain 'conn='.\n"
+"    tcpi_bytes_acked=N tcpi_bytes_received=N\n"
+"(on one line; the tcpi_ values are the inner TCP socket's tcp_info, read\n"
+"just before close, or 'tcpi=none'), or 'conn=I role=R FAIL: reason'; then\n"
+"  summary role=R conns=N ok=N total_sent=N total_recv=N tcpi_conns=N\n"
+"    tcpi_bytes_acked=N tcpi_bytes_received=N\n"
+"(one line, sums over the connections) and a last line 'ok' or 'FAIL: reason'.\n"
+"Only the per-connection lines contain 'conn=' or ' sent='.\n"
 "\n"
 "hold: open one connection (or accept one with --listen) and keep it until\n"
 "stdin reaches EOF or SIGTERM/SIGINT arrives (--until-signal: ignore stdin).\n"
@@ -518,6 +523,34 @@ static void *watchdog(void *arg)
 	return NULL;
 }
 
+/*
+ * One line over every connection, failed ones included: what the program
+ * moved, and what the inner TCP sockets carried (their tcp_info, summed
+ * over those that had one).  No 'conn=' and no ' sent=': scripts count
+ * and sum the per-connection lines by those.
+ */
+static void print_summary(const struct opts *o, struct conn *conns,
+			  const char *role)
+{
+	unsigned long long sent = 0, recv = 0, acked = 0, rcvd = 0;
+	unsigned int i, tcpi = 0, ok = 0;
+
+	for (i = 0; i < o->conns; i++) {
+		struct conn *c = &conns[i];
+
+		sent += c->tx_off;
+		recv += c->rx_off;
+		ok += !conn_failed(c);
+		if (!c->have_tcpi)
+			continue;
+		tcpi++;
+		acked += c->tcpi_bytes_acked;
+		rcvd += c->tcpi_bytes_received;
+	}
+	printf("summary role=%s conns=%u ok=%u total_sent=%llu total_recv=%llu tcpi_conns=%u tcpi_bytes_acked=%llu tcpi_bytes_received=%llu\n",
+	       role, o->conns, ok, sent, recv, tcpi, acked, rcvd);
+}
+
 static void print_results(const struct opts *o, struct conn *conns)
 {
 	const char *role = o->role == ROLE_CLIENT ? "client" : "server";
@@ -539,11 +572,18 @@ static void print_results(const struct opts *o, struct conn *conns)
 		}
 		sha256_hex(&c->sha_tx, tx);
 		sha256_hex(&c->sha_rx, rx);
-		printf("conn=%u role=%s sent=%llu recv=%llu sha_tx=%s sha_rx=%s proto=%d local=%s peer=%s\n",
+		printf("conn=%u role=%s sent=%llu recv=%llu sha_tx=%s sha_rx=%s proto=%d local=%s peer=%s",
 		       i, role, (unsigned long long)c->tx_off,
 		       (unsigned long long)c->rx_off, tx, rx, c->proto,
 		       c->local, c->peer);
+		if (c->have_tcpi)
+			printf(" tcpi_bytes_acked=%llu tcpi_bytes_received=%llu\n",
+			       (unsigned long long)c->tcpi_bytes_acked,
+			       (unsigned long long)c->tcpi_bytes_received);
+		else
+			printf(" tcpi=none\n");
 	}
+	print_summary(o, conns, role);
 	if (failed)
 		printf("FAIL: %u of %u connections failed; first: conn %u: %s\n",
 		       failed, o->conns, first, conns[first].err);
