@@ -677,14 +677,18 @@ u32 tsor_channel_inq(struct tsor_channel *ch)
 	return n;
 }
 
+/*
+ * What TCP's SIOCOUTQ means: bytes the peer's kernel has not received yet
+ * (TCP's un-ACKed data), not bytes its application has not read.  A write
+ * is in the peer's ring when sendmsg() returns (shared memory) or once the
+ * RDMA WRITE it posted completes, microseconds later; the transports do not
+ * report that moment, so this reads 0.  Bytes the peer has not read yet
+ * (tx.prod - tx.cons) are the peer's SIOCINQ, and with lazy credits they
+ * would keep this from ever draining after a small write.
+ */
 u32 tsor_channel_outq(struct tsor_channel *ch)
 {
-	u32 n;
-
-	spin_lock_bh(&ch->lock);
-	n = ch->tx.prod - ch->tx.cons;
-	spin_unlock_bh(&ch->lock);
-	return n;
+	return 0;
 }
 
 /*
