@@ -427,7 +427,8 @@ static int tsor_nl_parse_excludes(const struct nlattr *nest,
 		}
 		if (++n > TSOR_EXCLUDE_MAX) {
 			NL_SET_ERR_MSG_ATTR(extack, attr,
-					    "too many exclusions (at most " __stringify(TSOR_EXCLUDE_MAX) ")");
+					    "too many exclusions (at most "
+					    __stringify(TSOR_EXCLUDE_MAX) ")");
 			return -E2BIG;
 		}
 	}

@@ -29,7 +29,7 @@ static unsigned int tsor_addr_bits(const struct tsor_addr *a)
 
 /* Does @a fall inside the first @plen bits of @prefix (same family)? */
 bool tsor_prefix_match(const struct tsor_addr *prefix, u8 plen,
-			      const struct tsor_addr *a)
+		       const struct tsor_addr *a)
 {
 	const u8 *p = prefix->raw, *x = a->raw;
 	unsigned int bytes = plen / 8, bits = plen % 8;
