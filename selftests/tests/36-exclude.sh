@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Exclusions: a namespace's ports and CIDRs whose connections stay plain
+# TCP, on the client's side (decided before anything is asked) and on the
+# server's (a refused pairing); other connections between the same pods
+# are still paired, and every stream stays byte-exact.
+. "$REPO/selftests/lib/tap.sh"
+. "$REPO/selftests/lib/tsor.sh"
+
+tsor_load
+mkpods
+"$TSORCTL" netns enable pod_a
+"$TSORCTL" netns enable pod_b
+# Both pods live on this node; 127.0.0.1 is one of its addresses.
+"$TSORCTL" peer add 10.10.0.0/24 via 127.0.0.1
+"$TSORCTL" peer add fd10::/64 via 127.0.0.1
+
+total() { grep -o " $1=[0-9]*" "$2" | awk -F= '{ s += $2 } END { print s + 0 }'; }
+
+# The counters a run looks at: pod_a's (client) and pod_b's (server).
+A_STATS=(conn_paired fallback_excluded tcp_tx_bytes tcp_rx_bytes shm_tx_bytes
+	 shm_rx_bytes)
+B_STATS=(conn_paired pair_served pair_deny_excluded tcp_tx_bytes shm_tx_bytes)
+snap() {
+	local ns=$1 c
+	shift
+	for c; do echo "$c=$(counter "$ns" "$c")"; done
+}
+# delta BEFORE NAME: how much counter NAME grew since the snapshot.
+delta() {
+	local ns=$1 before=$2 name=$3 was
+	was=$(sed -n "s/^$name=//p" <<<"$before")
+	echo $(($(counter "$ns" "$name") - was))
+}
+
+# run DESC WANT PORT ADDR: one connection, 1 MiB each way, byte-exact;
+# WANT is "paired", "client" (excluded by pod_a) or "server" (by pod_b).
+run() {
+	local desc=$1 want=$2 port=$3 addr=$4 a b cli=$TSOR_OUT/stream.$$.cli
+	a=$(snap pod_a "${A_STATS[@]}") b=$(snap pod_b "${B_STATS[@]}")
+	TSOR_KEEP_LOGS=1 check "$desc: byte-exact" \
+		stream pod_b pod_a "$port" "$addr" -m block -n 1M || return
+	local sent recv
+	sent=$(total sent "$cli") recv=$(total recv "$cli")
+	check_eq "$desc: the stream moved 1 MiB each way" "1048576 1048576" "$sent $recv"
+	if [ "$want" = paired ]; then
+		check_eq "$desc: paired, over shared memory" \
+			"1 0 $sent 0" \
+			"$(delta pod_a "$a" conn_paired) $(delta pod_a "$a" fallback_excluded) $(delta pod_a "$a" shm_tx_bytes) $(delta pod_a "$a" tcp_tx_bytes)"
+	else
+		check_eq "$desc: stayed TCP, for the exclusion, every byte on TCP" \
+			"0 1 $sent $recv 0 0" \
+			"$(delta pod_a "$a" conn_paired) $(delta pod_a "$a" fallback_excluded) $(delta pod_a "$a" tcp_tx_bytes) $(delta pod_a "$a" tcp_rx_bytes) $(delta pod_a "$a" shm_tx_bytes) $(delta pod_a "$a" shm_rx_bytes)"
+		check_eq "$desc: the server's side moved no byte over shared memory" \
+			"0 $recv 0" \
+			"$(delta pod_b "$b" conn_paired) $(delta pod_b "$b" tcp_tx_bytes) $(delta pod_b "$b" shm_tx_bytes)"
+	fi
+	case $want in
+	client)
+		# Decided in pod_a, before any request: pod_b saw none.
+		check_eq "$desc: the server was never asked" "0 0" \
+			"$(delta pod_b "$b" pair_served) $(delta pod_b "$b" pair_deny_excluded)"
+		;;
+	server)
+		check_eq "$desc: the server refused, counted as an exclusion" "0 1" \
+			"$(delta pod_b "$b" pair_served) $(delta pod_b "$b" pair_deny_excluded)"
+		;;
+	esac
+	rm -f "$TSOR_OUT"/stream.$$.*
+}
+
+run "no exclusions" paired 7601 "$B4"
+
+"$TSORCTL" netns set pod_a exclude 7602 7612
+run "client excludes the port" client 7602 "$B4"
+run "client excludes the port (IPv6)" client 7612 "$B6"
+run "client, another port between the same pods" paired 7603 "$B4"
+
+"$TSORCTL" netns set pod_a exclude 10.10.0.2/32
+run "client excludes the server's address" client 7604 "$B4"
+run "client, the server's other address (IPv6)" paired 7605 "$B6"
+"$TSORCTL" netns set pod_a exclude 10.10.0.0/24 fd10::/64
+run "client excludes the server's IPv6 subnet" client 7606 "$B6"
+
+"$TSORCTL" netns set pod_a exclude none
+"$TSORCTL" netns set pod_b exclude 7607
+run "server excludes its port" server 7607 "$B4"
+run "server, another port" paired 7608 "$B4"
+"$TSORCTL" netns set pod_b exclude fd10::1
+run "server excludes the client's address (IPv6)" server 7609 "$B6"
+run "server, the client's other address" paired 7610 "$B4"
+
+# A live excluded connection says why in conn show, on both sides.
+"$TSORCTL" netns set pod_b exclude none
+"$TSORCTL" netns set pod_a exclude 7611
+ip netns exec pod_b python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(1)
+c, _ = s.accept(); c.recv(1); c.sendall(b"x"); time.sleep(20)' 7611 &
+server=$!
+wait_until listening pod_b 7611
+ip netns exec pod_a python3 -c '
+import socket, sys, time
+c = socket.create_connection(("10.10.0.2", int(sys.argv[1])))
+c.sendall(b"y"); c.recv(1)
+print("ready", flush=True); time.sleep(20)' 7611 >"$TSOR_OUT/conn.$$" &
+client=$!
+wait_until grep -q ready "$TSOR_OUT/conn.$$"
+conn=$("$TSORCTL" -j conn show netns pod_a | jq -c '.[] | select(.peer_port == 7611)')
+check_eq "conn show: the excluded connection is on TCP, fallback excluded" \
+	"tcp excluded" "$(jq -r '"\(.path) \(.fallback)"' <<<"$conn")"
+kill "$client" "$server" 2>/dev/null
+wait "$client" "$server" 2>/dev/null
+rm -f "$TSOR_OUT/conn.$$"
+
+# The lists go with their namespaces: deleting a namespace that holds one,
+# then unloading, must be clean (the run checks dmesg afterwards).
+"$TSORCTL" netns set pod_b exclude 80 10.0.0.0/8
+"$TSORCTL" peer del 10.10.0.0/24
+"$TSORCTL" peer del fd10::/64
+none_active() { [ "$(counter pod_a sock_active)$(counter pod_b sock_active)" = 00 ]; }
+wait_until none_active
+delpods
+check "the module unloads with no namespace left to hold a list" tsor_unload_wait
+tsor_load
