@@ -17,53 +17,53 @@ mkpods
 
 total() { grep -o " $1=[0-9]*" "$2" | awk -F= '{ s += $2 } END { print s + 0 }'; }
 
-# The counters a run looks at: pod_a's (client) and pod_b's (server).
-A_STATS=(conn_paired fallback_excluded tcp_tx_bytes tcp_rx_bytes shm_tx_bytes
-	 shm_rx_bytes)
-B_STATS=(conn_paired pair_served pair_deny_excluded tcp_tx_bytes shm_tx_bytes)
-snap() {
-	local ns=$1 c
-	shift
-	for c; do echo "$c=$(counter "$ns" "$c")"; done
-}
-# delta BEFORE NAME: how much counter NAME grew since the snapshot.
-delta() {
-	local ns=$1 before=$2 name=$3 was
-	was=$(sed -n "s/^$name=//p" <<<"$before")
-	echo $(($(counter "$ns" "$name") - was))
+# stats NS: the namespace's counters, as JSON, in one call.
+stats() { "$TSORCTL" -j stats show netns "$1"; }
+# grew BEFORE AFTER NAME...: how much each counter grew, on one line.
+grew() {
+	local before=$1 after=$2
+	shift 2
+	jq -nr --argjson a "$before" --argjson b "$after" \
+		'[$ARGS.positional[] | $b.stats[.] - $a.stats[.]] | join(" ")' \
+		--args "$@"
 }
 
-# run DESC WANT PORT ADDR: one connection, 1 MiB each way, byte-exact;
+# run DESC WANT PORT ADDR: one connection, 256 KiB each way, byte-exact;
 # WANT is "paired", "client" (excluded by pod_a) or "server" (by pod_b).
+# Pod_a's counters: conn_paired fallback_excluded tcp_tx_bytes
+# tcp_rx_bytes shm_tx_bytes shm_rx_bytes; pod_b's: conn_paired
+# pair_served pair_deny_excluded tcp_tx_bytes shm_tx_bytes.
 run() {
-	local desc=$1 want=$2 port=$3 addr=$4 a b cli=$TSOR_OUT/stream.$$.cli
-	a=$(snap pod_a "${A_STATS[@]}") b=$(snap pod_b "${B_STATS[@]}")
+	local desc=$1 want=$2 port=$3 addr=$4 cli=$TSOR_OUT/stream.$$.cli
+	local a0 b0 a b sent recv n=262144
+	a0=$(stats pod_a) b0=$(stats pod_b)
 	TSOR_KEEP_LOGS=1 check "$desc: byte-exact" \
-		stream pod_b pod_a "$port" "$addr" -m block -n 1M || return
-	local sent recv
+		stream pod_b pod_a "$port" "$addr" -m block -n 256K || return
 	sent=$(total sent "$cli") recv=$(total recv "$cli")
-	check_eq "$desc: the stream moved 1 MiB each way" "1048576 1048576" "$sent $recv"
-	if [ "$want" = paired ]; then
-		check_eq "$desc: paired, over shared memory" \
-			"1 0 $sent 0" \
-			"$(delta pod_a "$a" conn_paired) $(delta pod_a "$a" fallback_excluded) $(delta pod_a "$a" shm_tx_bytes) $(delta pod_a "$a" tcp_tx_bytes)"
-	else
-		check_eq "$desc: stayed TCP, for the exclusion, every byte on TCP" \
-			"0 1 $sent $recv 0 0" \
-			"$(delta pod_a "$a" conn_paired) $(delta pod_a "$a" fallback_excluded) $(delta pod_a "$a" tcp_tx_bytes) $(delta pod_a "$a" tcp_rx_bytes) $(delta pod_a "$a" shm_tx_bytes) $(delta pod_a "$a" shm_rx_bytes)"
-		check_eq "$desc: the server's side moved no byte over shared memory" \
-			"0 $recv 0" \
-			"$(delta pod_b "$b" conn_paired) $(delta pod_b "$b" tcp_tx_bytes) $(delta pod_b "$b" shm_tx_bytes)"
-	fi
+	a=$(grew "$a0" "$(stats pod_a)" conn_paired fallback_excluded \
+		tcp_tx_bytes tcp_rx_bytes shm_tx_bytes shm_rx_bytes)
+	b=$(grew "$b0" "$(stats pod_b)" conn_paired pair_served \
+		pair_deny_excluded tcp_tx_bytes shm_tx_bytes)
+	check_eq "$desc: the stream moved 256 KiB each way" "$n $n" "$sent $recv"
 	case $want in
+	paired)
+		check_eq "$desc: paired, the client's bytes in shared memory" \
+			"1 0 0 $sent" "$(cut -d' ' -f1,2,3,5 <<<"$a")"
+		check_eq "$desc: the server served it" "1 1 0" \
+			"$(cut -d' ' -f1-3 <<<"$b")"
+		;;
 	client)
+		check_eq "$desc: stayed TCP for the exclusion, every byte on TCP" \
+			"0 1 $sent $recv 0 0" "$a"
 		# Decided in pod_a, before any request: pod_b saw none.
-		check_eq "$desc: the server was never asked" "0 0" \
-			"$(delta pod_b "$b" pair_served) $(delta pod_b "$b" pair_deny_excluded)"
+		check_eq "$desc: the server was never asked, sent on TCP" \
+			"0 0 0 $recv 0" "$b"
 		;;
 	server)
-		check_eq "$desc: the server refused, counted as an exclusion" "0 1" \
-			"$(delta pod_b "$b" pair_served) $(delta pod_b "$b" pair_deny_excluded)"
+		check_eq "$desc: stayed TCP for the exclusion, every byte on TCP" \
+			"0 1 $sent $recv 0 0" "$a"
+		check_eq "$desc: the server refused as an exclusion, sent on TCP" \
+			"0 0 1 $recv 0" "$b"
 		;;
 	esac
 	rm -f "$TSOR_OUT"/stream.$$.*
