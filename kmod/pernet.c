@@ -33,11 +33,6 @@ static int __net_init tsor_net_init(struct net *net)
 static void __net_exit tsor_net_exit(struct net *net)
 {
 	struct tsor_net *tn = tsor_net(net);
-
-	/*
-	 * Every tsor socket holds a reference on its netns, so none is left
-	 * here; only the enabled flag and the list entry need tearing down.
-	 */
 	struct tsor_net_cfg cfg = {
 		.set_enabled = true,
 		.enabled = false,
@@ -45,6 +40,11 @@ static void __net_exit tsor_net_exit(struct net *net)
 		.excludes = NULL,
 	};
 
+	/*
+	 * Every tsor socket holds a reference on its netns, so none is left
+	 * here; only the enabled flag, the list entry and the exclusions need
+	 * tearing down.
+	 */
 	tsor_net_configure(tn, &cfg);
 	free_percpu(tn->stats);
 }
@@ -57,8 +57,8 @@ static struct pernet_operations tsor_net_ops = {
 };
 
 /*
- * Exclusions first: a socket created once the namespace is enabled must
- * already see the list that came with the enable.
+ * Exclusions first, and the flag published after them: a socket created
+ * once the namespace is enabled must see the list that came with it.
  */
 void tsor_net_configure(struct tsor_net *tn, struct tsor_net_cfg *cfg)
 {
@@ -75,7 +75,8 @@ void tsor_net_configure(struct tsor_net *tn, struct tsor_net_cfg *cfg)
 			list_add_tail(&tn->node, &tsor_enabled_list);
 		else if (!enabled && tn->enabled)
 			list_del_init(&tn->node);
-		WRITE_ONCE(tn->enabled, enabled);
+		/* Ordered after the exclusions, as said above. */
+		smp_store_release(&tn->enabled, enabled);
 	}
 	mutex_unlock(&tsor_net_lock);
 	if (old)
