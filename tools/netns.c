@@ -161,7 +161,7 @@ static int netns_set(const char *what, struct netns_set *a, bool may_exclude,
 		if (rc)
 			return rc;
 	} else if (need_exclude) {
-		return usage_error("%s: missing \"exclude\" (what to set)",
+		return usage_error("%s: missing \"exclude\" (what to change)",
 				   what);
 	}
 	rc = netns_sel_parse(what, n, argv, &a->sel);
@@ -186,11 +186,11 @@ static int netns_disable(int argc, char **argv)
 	return netns_set("netns disable", &a, false, false, argc, argv);
 }
 
-static int netns_set_cmd(int argc, char **argv)
+static int netns_change(int argc, char **argv)
 {
 	struct netns_set a = { .keep_enabled = true };
 
-	return netns_set("netns set", &a, true, true, argc, argv);
+	return netns_set("netns change", &a, true, true, argc, argv);
 }
 
 static int netns_show(int argc, char **argv)
@@ -217,7 +217,7 @@ static int netns_show(int argc, char **argv)
 static const struct command netns_cmds[] = {
 	{ "enable",	netns_enable },
 	{ "disable",	netns_disable },
-	{ "set",	netns_set_cmd },
+	{ "change",	netns_change },
 	{ "show",	netns_show },
 };
 
@@ -226,7 +226,7 @@ const struct object netns_object = {
 	.usage =
 	"netns enable [NS] [exclude LIST]\n"
 	"netns disable [NS]\n"
-	"netns set [NS] exclude LIST\n"
+	"netns change [NS] exclude LIST\n"
 	"netns show [NS]\n"
 	"\n"
 	"NS := { NAME | PATH | pid PID }\n"
@@ -241,7 +241,7 @@ const struct object netns_object = {
 	"    created from now on in the namespace.  Open sockets keep their\n"
 	"    path.  With exclude, enable also replaces the exclusions, in the\n"
 	"    same step; without, they stay as they are.\n"
-	"set: replace the exclusions only (none: remove them all).\n"
+	"change: replace the exclusions only (none: remove them all).\n"
 	"show: the state of one namespace; without NS, every enabled one.\n"
 	"    Lines read NAME inum INODE [nsid NSID] enabled|disabled [self]\n"
 	"    [exclude ENTRY...], NAME \"-\" when the namespace has no\n"

@@ -130,11 +130,11 @@ check_eq "nobody cannot enable a namespace (exit 4)" 4 "$rc"
 check_match "nobody is told why" "permission denied" "$err"
 rc=0; nobody "$NLRAW" NETNS_SET ENABLED:u8:0 >/dev/null 2>&1 || rc=$?
 check_eq "nobody cannot disable one either" 1 "$rc"
-rc=0; nobody "$TSORCTL" netns set pod_a exclude none >/dev/null 2>&1 || rc=$?
+rc=0; nobody "$TSORCTL" netns change pod_a exclude none >/dev/null 2>&1 || rc=$?
 check_eq "nobody cannot change exclusions (exit 4)" 4 "$rc"
 rc=0; out=$(nobody "$NLRAW" NETNS_SET EXCLUDES:nest:[] 2>&1) || rc=$?
 check_match "nor clear its own namespace's" "^errno=1 " "$out"
-rc=0; err=$(unshare -U -r -n "$TSORCTL" netns set exclude 80 2>&1) || rc=$?
+rc=0; err=$(unshare -U -r -n "$TSORCTL" netns change exclude 80 2>&1) || rc=$?
 check_eq "root of a user namespace cannot set its own netns's exclusions" 4 "$rc" || diag "$err"
 rc=0; err=$(unshare -U -r -n "$TSORCTL" netns enable 2>&1) || rc=$?
 check_eq "root of a user namespace cannot enable its own netns" 4 "$rc" || diag "$err"
@@ -152,8 +152,8 @@ check_eq "unknown object: exit 2" 2 "$(cli_rc frobnicate)"
 check_eq "unknown command: exit 2" 2 "$(cli_rc netns frobnicate)"
 check_eq "bad pid: exit 2" 2 "$(cli_rc netns enable pid abc)"
 check_eq "excluded port 0: exit 2" 2 "$(cli_rc netns enable pod_b exclude 0)"
-check_eq "exclusion with host bits: exit 2" 2 "$(cli_rc netns set pod_b exclude 10.0.0.1/8)"
-check_eq "65 exclusions: exit 2" 2 "$(cli_rc netns set pod_b exclude $(seq 1 65))"
+check_eq "exclusion with host bits: exit 2" 2 "$(cli_rc netns change pod_b exclude 10.0.0.1/8)"
+check_eq "65 exclusions: exit 2" 2 "$(cli_rc netns change pod_b exclude $(seq 1 65))"
 check_eq "nothing changed for bad command lines" "$before" "$(state)"
 check_eq "CIDR with host bits: exit 2" 2 "$(cli_rc peer add 10.0.0.1/8 via 192.168.0.1)"
 check_eq "kernel refusal: exit 1" 1 "$(cli_rc peer del 10.99.0.0/16)"

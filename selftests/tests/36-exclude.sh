@@ -70,22 +70,22 @@ run() {
 }
 
 # (Few runs: the emulated guest is slow, and this file has 300 s.)
-"$TSORCTL" netns set pod_a exclude 7602 7612
+"$TSORCTL" netns change pod_a exclude 7602 7612
 run "client excludes the port" client 7602 "$B4"
 run "client, another port between the same pods" paired 7603 "$B4"
 
-"$TSORCTL" netns set pod_a exclude 10.10.0.0/24
+"$TSORCTL" netns change pod_a exclude 10.10.0.0/24
 run "client excludes the server's subnet" client 7604 "$B4"
 run "client, the server's address of the other family" paired 7605 "$B6"
 
-"$TSORCTL" netns set pod_a exclude none
-"$TSORCTL" netns set pod_b exclude 7607 fd10::1
+"$TSORCTL" netns change pod_a exclude none
+"$TSORCTL" netns change pod_b exclude 7607 fd10::1
 run "server excludes its port" server 7607 "$B4"
 run "server excludes the client's address (IPv6)" server 7609 "$B6"
 
 # A live excluded connection says why in conn show, on both sides.
-"$TSORCTL" netns set pod_b exclude none
-"$TSORCTL" netns set pod_a exclude 7611
+"$TSORCTL" netns change pod_b exclude none
+"$TSORCTL" netns change pod_a exclude 7611
 ip netns exec pod_b python3 -c '
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -109,7 +109,7 @@ rm -f "$TSOR_OUT/conn.$$"
 
 # The lists go with their namespaces: deleting a namespace that holds one,
 # then unloading, must be clean (the run checks dmesg afterwards).
-"$TSORCTL" netns set pod_b exclude 80 10.0.0.0/8
+"$TSORCTL" netns change pod_b exclude 80 10.0.0.0/8
 "$TSORCTL" peer del 10.10.0.0/24
 "$TSORCTL" peer del fd10::/64
 none_active() { [ "$(counter pod_a sock_active)$(counter pod_b sock_active)" = 00 ]; }

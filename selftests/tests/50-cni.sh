@@ -264,7 +264,7 @@ check_eq "another port between the same pods is paired: every byte in shared mem
 check_eq "pod B's excluded port: it refuses, pod A stays TCP" \
 	"0 1 65536 0 1" "$(xstream 7513)"
 # CHECK fails once the exclusions differ from what the configuration asks.
-"$TSORCTL" netns set cni_b exclude 7514
+"$TSORCTL" netns change cni_b exclude 7514
 rc=0; out=$(pod_check pod-b /run/netns/cni_b) || rc=$?
 cni_error "CHECK after changing the exclusions behind its back fails (103)" 103 \
 	"tsor excludes 7514 there, the configuration wants 7513"

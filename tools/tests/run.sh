@@ -94,11 +94,11 @@ t 2 'tsorctl: netns enable: exclude pods: not an IPv4 or IPv6 CIDR' netns enable
 t 2 'tsorctl: netns enable: exclude 5432: given twice' netns enable exclude 5432 10.0.0.0/8 5432
 t 2 'tsorctl: netns enable: exclude fd00::/8: given twice' netns enable exclude fd00::/8 fd00:0::/8
 t 2 'tsorctl: netns enable: more than 64 exclusions' netns enable exclude $(seq 1 65)
-t 2 'tsorctl: netns set: unexpected argument "80" after exclude none' netns set exclude none 80
-t 2 'tsorctl: netns set: missing "exclude" (what to set)' netns set pid 1
-t 2 'tsorctl: netns set: missing "exclude" (what to set)' netns set
+t 2 'tsorctl: netns change: unexpected argument "80" after exclude none' netns change exclude none 80
+t 2 'tsorctl: netns change: missing "exclude" (what to change)' netns change pid 1
+t 2 'tsorctl: netns change: missing "exclude" (what to change)' netns change
 t 2 'tsorctl: netns disable: unexpected argument "exclude"' netns disable pid 1 exclude 80
-t 2 'tsorctl: netns set: unexpected argument "b"' netns set pid 1 b exclude 80
+t 2 'tsorctl: netns change: unexpected argument "b"' netns change pid 1 b exclude 80
 t 2 'tsorctl: stats: unknown scope "bogus" (want global, netns, pid or all)' stats bogus
 t 2 'tsorctl: stats: unexpected argument "x"' stats all x
 t 2 'tsorctl: stats: unknown netns "nope" (no /run/netns/nope)' stats show netns nope
@@ -199,6 +199,8 @@ o '{"tsorctl":"0.1.0","module":{"version":"0.1.0","genl_version":1,"protocol":25
 o "- inum $SELF enabled self
 - inum 4026532281 nsid 0 enabled exclude 5432 10.96.0.0/12 fd00::/8" netns show
 o "- inum $SELF enabled self" netns show pid 1
+# "netns change" starts with neither s nor e: "n s" still means show.
+o "- inum $SELF enabled self" n s pid 1
 o "[{\"name\":null,\"inum\":$SELF,\"nsid\":null,\"enabled\":true,\"self\":true,\"exclude\":[]},{\"name\":null,\"inum\":4026532281,\"nsid\":0,\"enabled\":true,\"self\":false,\"exclude\":[5432,\"10.96.0.0/12\",\"fd00::/8\"]}]" -j netns show
 j -p netns show
 FAKE_TSOR=excludes o "- inum $SELF enabled self exclude 5432 10.96.0.0/12 fd00::/8" netns show pid 1
@@ -258,8 +260,8 @@ same "(requests sent)" "$(cat "$FAKE_LOG")" "$want"
 # sends an empty list, which clears it; disable leaves them alone.
 rm -f "$FAKE_LOG"
 o "" netns enable pid 42 exclude 5432 10.0.0.0/8 fd00::/8
-o "" netns set exclude none
-o "" netns set pid 42 exclude 80
+o "" netns change exclude none
+o "" netns change pid 42 exclude 80
 want="cmd 3 ack
   attr 6 len 4 2a000000
   attr 9 len 1 01
