@@ -8,6 +8,8 @@
  */
 #include <linux/capability.h>
 #include <linux/inet.h>
+#include <linux/slab.h>
+#include <linux/stringify.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 #include <net/sock.h>
@@ -22,11 +24,6 @@ static struct genl_family tsor_genl_family;
 
 static const struct nla_policy tsor_netns_get_policy[TSOR_ATTR_NETNS_PID + 1] = {
 	TSOR_NETNS_SELECTOR,
-};
-
-static const struct nla_policy tsor_netns_set_policy[TSOR_ATTR_ENABLED + 1] = {
-	TSOR_NETNS_SELECTOR,
-	[TSOR_ATTR_ENABLED] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 static const struct nla_policy tsor_stats_policy[TSOR_ATTR_GLOBAL + 1] = {
@@ -47,6 +44,19 @@ static int tsor_nl_validate_addr(const struct nlattr *attr,
 #define TSOR_ADDR_POLICY						\
 	NLA_POLICY_VALIDATE_FN(NLA_BINARY, tsor_nl_validate_addr,	\
 			       sizeof(struct in6_addr))
+
+static const struct nla_policy tsor_exclude_attr_policy[TSOR_EXCLUDE_ATTR_MAX + 1] = {
+	[TSOR_EXCLUDE_ATTR_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[TSOR_EXCLUDE_ATTR_PREFIX] = TSOR_ADDR_POLICY,
+	[TSOR_EXCLUDE_ATTR_PREFIXLEN] = NLA_POLICY_MAX(NLA_U8, 128),
+};
+
+/* EXCLUDES holds EXCLUDE entries, each checked against the entry policy. */
+static const struct nla_policy tsor_netns_set_policy[TSOR_ATTR_EXCLUDES + 1] = {
+	TSOR_NETNS_SELECTOR,
+	[TSOR_ATTR_ENABLED] = NLA_POLICY_MAX(NLA_U8, 1),
+	[TSOR_ATTR_EXCLUDES] = NLA_POLICY_NESTED_ARRAY(tsor_exclude_attr_policy),
+};
 
 static const struct nla_policy tsor_peer_attr_policy[TSOR_PEER_ATTR_MAX + 1] = {
 	[TSOR_PEER_ATTR_PREFIX] = TSOR_ADDR_POLICY,
@@ -175,12 +185,63 @@ static int tsor_nl_put_stats(struct sk_buff *msg,
 	return 0;
 }
 
+static int tsor_nl_put_addr(struct sk_buff *msg, int type,
+			    const struct tsor_addr *a)
+{
+	return nla_put(msg, type, a->family == AF_INET ?
+		       sizeof(struct in_addr) : sizeof(struct in6_addr), a->raw);
+}
+
+static int tsor_nl_put_exclude(struct sk_buff *msg,
+			       const struct tsor_exclude *e)
+{
+	struct nlattr *nest = nla_nest_start(msg, TSOR_ATTR_EXCLUDE);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (e->port ?
+	    nla_put_u16(msg, TSOR_EXCLUDE_ATTR_PORT, e->port) :
+	    tsor_nl_put_addr(msg, TSOR_EXCLUDE_ATTR_PREFIX, &e->prefix) ||
+	    nla_put_u8(msg, TSOR_EXCLUDE_ATTR_PREFIXLEN, e->prefixlen)) {
+		nla_nest_cancel(msg, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/* The namespace's exclusions; the nest is there even when empty. */
+static int tsor_nl_put_excludes(struct sk_buff *msg, struct tsor_net *tn)
+{
+	const struct tsor_excludes *ex;
+	struct nlattr *all;
+	unsigned int i;
+	int err = 0;
+
+	all = nla_nest_start(msg, TSOR_ATTR_EXCLUDES);
+	if (!all)
+		return -EMSGSIZE;
+	rcu_read_lock();
+	ex = rcu_dereference(tn->excludes);
+	for (i = 0; ex && i < ex->len && !err; i++)
+		err = tsor_nl_put_exclude(msg, &ex->entry[i]);
+	rcu_read_unlock();
+	if (err) {
+		nla_nest_cancel(msg, all);
+		return err;
+	}
+	nla_nest_end(msg, all);
+	return 0;
+}
+
 /* What one namespace's reply carries, per command. */
 static int tsor_nl_put_net_reply(struct sk_buff *msg, u8 cmd,
 				 struct net *caller, struct tsor_net *tn)
 {
 	int err = tsor_nl_put_netns(msg, caller, tn);
 
+	if (!err && cmd == TSOR_CMD_NETNS_GET)
+		err = tsor_nl_put_excludes(msg, tn);
 	if (!err && cmd == TSOR_CMD_STATS_GET)
 		err = tsor_nl_put_stats(msg, tn->stats);
 	return err;
@@ -218,7 +279,9 @@ out_free:
 
 static int tsor_nl_fill_version(struct sk_buff *msg, void *arg)
 {
-	u32 features = TSOR_FEATURE_TAKEOVER | TSOR_FEATURE_PEERS;
+	u32 features = TSOR_FEATURE_TAKEOVER | TSOR_FEATURE_PEERS |
+		       TSOR_FEATURE_EXCLUDE | TSOR_FEATURE_RDMA |
+		       TSOR_FEATURE_SHM;
 
 	if (tsor_sock_ipv6())
 		features |= TSOR_FEATURE_IPV6;
@@ -286,19 +349,140 @@ static int tsor_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	return tsor_nl_reply(info, tsor_nl_fill_global, NULL);
 }
 
+static void tsor_nl_get_addr(const struct nlattr *attr, struct tsor_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = nla_len(attr) == sizeof(struct in_addr) ? AF_INET : AF_INET6;
+	nla_memcpy(a->raw, attr, sizeof(a->raw));
+}
+
+static bool tsor_exclude_same(const struct tsor_exclude *a,
+			      const struct tsor_exclude *b)
+{
+	return a->port == b->port && a->prefixlen == b->prefixlen &&
+	       !memcmp(&a->prefix, &b->prefix, sizeof(a->prefix));
+}
+
+/* One EXCLUDE entry into @e, checked; @ex holds the ones before it. */
+static int tsor_nl_parse_exclude(const struct nlattr *attr,
+				 const struct tsor_excludes *ex,
+				 struct tsor_exclude *e,
+				 struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[TSOR_EXCLUDE_ATTR_MAX + 1];
+	unsigned int i;
+	int err;
+
+	err = nla_parse_nested(tb, TSOR_EXCLUDE_ATTR_MAX, attr,
+			       tsor_exclude_attr_policy, extack);
+	if (err)
+		return err;
+	memset(e, 0, sizeof(*e));
+	if (tb[TSOR_EXCLUDE_ATTR_PORT])
+		e->port = nla_get_u16(tb[TSOR_EXCLUDE_ATTR_PORT]);
+	if (tb[TSOR_EXCLUDE_ATTR_PREFIX] || tb[TSOR_EXCLUDE_ATTR_PREFIXLEN]) {
+		if (NL_REQ_ATTR_CHECK(extack, attr, tb,
+				      TSOR_EXCLUDE_ATTR_PREFIX) ||
+		    NL_REQ_ATTR_CHECK(extack, attr, tb,
+				      TSOR_EXCLUDE_ATTR_PREFIXLEN)) {
+			NL_SET_ERR_MSG(extack,
+				       "an excluded prefix needs its address and its length");
+			return -EINVAL;
+		}
+		tsor_nl_get_addr(tb[TSOR_EXCLUDE_ATTR_PREFIX], &e->prefix);
+		e->prefixlen = nla_get_u8(tb[TSOR_EXCLUDE_ATTR_PREFIXLEN]);
+	}
+	err = tsor_exclude_validate(e, extack);
+	if (err) {
+		NL_SET_BAD_ATTR(extack, attr);
+		return err;
+	}
+	for (i = 0; i < ex->len; i++) {
+		if (tsor_exclude_same(&ex->entry[i], e)) {
+			NL_SET_ERR_MSG_ATTR(extack, attr, "duplicate exclusion");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The whole list of an EXCLUDES nest, every entry valid, or an error and
+ * nothing.  *@out is NULL for an empty list.
+ */
+static int tsor_nl_parse_excludes(const struct nlattr *nest,
+				  struct tsor_excludes **out,
+				  struct netlink_ext_ack *extack)
+{
+	struct tsor_excludes *ex;
+	const struct nlattr *attr;
+	unsigned int n = 0;
+	int rem, err;
+
+	*out = NULL;
+	nla_for_each_nested(attr, nest, rem) {
+		if (nla_type(attr) != TSOR_ATTR_EXCLUDE) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "exclusions hold only exclude entries");
+			return -EINVAL;
+		}
+		if (++n > TSOR_EXCLUDE_MAX) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "too many exclusions (at most "
+					    __stringify(TSOR_EXCLUDE_MAX) ")");
+			return -E2BIG;
+		}
+	}
+	if (!n)
+		return 0;
+	ex = kzalloc(struct_size(ex, entry, n), GFP_KERNEL);
+	if (!ex)
+		return -ENOMEM;
+	nla_for_each_nested(attr, nest, rem) {
+		err = tsor_nl_parse_exclude(attr, ex, &ex->entry[ex->len],
+					    extack);
+		if (err) {
+			kfree(ex);
+			return err;
+		}
+		ex->len++;
+	}
+	*out = ex;
+	return 0;
+}
+
+/* Enables or disables a namespace, replaces its exclusions, or both. */
 static int tsor_nl_netns_set(struct sk_buff *skb, struct genl_info *info)
 {
+	struct nlattr *enabled = info->attrs[TSOR_ATTR_ENABLED];
+	struct nlattr *excludes = info->attrs[TSOR_ATTR_EXCLUDES];
+	struct tsor_net_cfg cfg = {};
 	struct net *net;
+	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, TSOR_ATTR_ENABLED)) {
-		NL_SET_ERR_MSG(info->extack, "missing the enabled attribute");
+	if (!enabled && !excludes) {
+		NL_SET_ERR_MSG(info->extack,
+			       "missing the enabled or the excludes attribute");
 		return -EINVAL;
 	}
+	/* Everything is checked before anything changes. */
+	if (excludes) {
+		err = tsor_nl_parse_excludes(excludes, &cfg.excludes,
+					     info->extack);
+		if (err)
+			return err;
+		cfg.set_excludes = true;
+	}
+	if (enabled) {
+		cfg.set_enabled = true;
+		cfg.enabled = nla_get_u8(enabled);
+	}
 	net = tsor_nl_get_net(info->attrs, genl_info_net(info), info->extack);
-	if (IS_ERR(net))
+	if (IS_ERR(net)) {
+		kfree(cfg.excludes);
 		return PTR_ERR(net);
-	tsor_net_set_enabled(tsor_net(net),
-			     nla_get_u8(info->attrs[TSOR_ATTR_ENABLED]));
+	}
+	tsor_net_configure(tsor_net(net), &cfg);
 	put_net(net);
 	return 0;
 }
@@ -363,13 +547,6 @@ static int tsor_nl_net_dump(struct sk_buff *skb, struct netlink_callback *cb)
 }
 
 /* Peer table */
-
-static void tsor_nl_get_addr(const struct nlattr *attr, struct tsor_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->family = nla_len(attr) == sizeof(struct in_addr) ? AF_INET : AF_INET6;
-	nla_memcpy(a->raw, attr, sizeof(a->raw));
-}
 
 static int tsor_nl_parse_peer(const struct nlattr *nest, bool need_node,
 			      struct tsor_peer *p,
@@ -456,13 +633,6 @@ static int tsor_nl_peer_replace(struct sk_buff *skb, struct genl_info *info)
 out:
 	kvfree(peers);
 	return err;
-}
-
-static int tsor_nl_put_addr(struct sk_buff *msg, int type,
-			    const struct tsor_addr *a)
-{
-	return nla_put(msg, type, a->family == AF_INET ?
-		       sizeof(struct in_addr) : sizeof(struct in6_addr), a->raw);
 }
 
 static int tsor_nl_dump_peer(const struct tsor_peer *p, void *arg)
@@ -708,7 +878,7 @@ static const struct genl_ops tsor_genl_ops[] = {
 		.doit = tsor_nl_netns_set,
 		.flags = GENL_ADMIN_PERM,
 		.policy = tsor_netns_set_policy,
-		.maxattr = TSOR_ATTR_ENABLED,
+		.maxattr = TSOR_ATTR_EXCLUDES,
 	},
 	{
 		.cmd = TSOR_CMD_STATS_GET,

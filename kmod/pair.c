@@ -112,13 +112,23 @@ void tsor_pair_start(struct sock *sk)
 		release_sock(sk);
 		return;
 	}
+	/*
+	 * The namespace's exclusions keep it TCP before anything is asked:
+	 * the server's port, or the server's address.
+	 */
+	tsor_pair_tuple(sk, &req);
+	if (tsor_net_excluded(tsor_net(sock_net(sk)), &req.daddr,
+			      ntohs(req.dport))) {
+		tsor_pair_fall_back_sk(sk, ts, TSOR_FALLBACK_EXCLUDED);
+		release_sock(sk);
+		return;
+	}
 	/* Bytes queued but not sent would reach the server after the switch. */
 	if (tp->write_seq != tp->snd_nxt) {
 		tsor_pair_fall_back_sk(sk, ts, TSOR_FALLBACK_REFUSED);
 		release_sock(sk);
 		return;
 	}
-	tsor_pair_tuple(sk, &req);
 	tsor_nat_resolve(sk, &req);
 	if (!tsor_peer_lookup(&req.daddr, &node)) {
 		tsor_pair_fall_back_sk(sk, ts, TSOR_FALLBACK_PEER_UNKNOWN);
@@ -262,6 +272,13 @@ static struct tsor_channel *tsor_pair_serve_sk(struct sock *sk,
 	if (!tsor_pair_proof_ok(&req->proof, &srv))
 		return tsor_pair_deny(tn, TSOR_STAT_PAIR_DENY_PROOF,
 				      TSOR_FALLBACK_REFUSED, ans);
+	/*
+	 * Only a proven client learns that this namespace keeps the
+	 * connection TCP: its own port, or the client's address.
+	 */
+	if (tsor_net_excluded(tn, &req->saddr, ntohs(req->dport)))
+		return tsor_pair_deny(tn, TSOR_STAT_PAIR_DENY_EXCLUDED,
+				      TSOR_FALLBACK_EXCLUDED, ans);
 
 	/* A child still in the accept queue gets its state here. */
 	ts = tsor_sk_get_or_attach(sk);

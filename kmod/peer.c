@@ -28,8 +28,8 @@ static unsigned int tsor_addr_bits(const struct tsor_addr *a)
 }
 
 /* Does @a fall inside the first @plen bits of @prefix (same family)? */
-static bool tsor_prefix_match(const struct tsor_addr *prefix, u8 plen,
-			      const struct tsor_addr *a)
+bool tsor_prefix_match(const struct tsor_addr *prefix, u8 plen,
+		       const struct tsor_addr *a)
 {
 	const u8 *p = prefix->raw, *x = a->raw;
 	unsigned int bytes = plen / 8, bits = plen % 8;
@@ -41,24 +41,30 @@ static bool tsor_prefix_match(const struct tsor_addr *prefix, u8 plen,
 	return !bits || !((p[bytes] ^ x[bytes]) & (0xff00 >> bits));
 }
 
-int tsor_peer_validate(const struct tsor_peer *p, struct netlink_ext_ack *extack)
+int tsor_prefix_validate(const struct tsor_addr *prefix, u8 plen,
+			 struct netlink_ext_ack *extack)
 {
-	struct tsor_addr masked = p->prefix;
-	unsigned int bits = tsor_addr_bits(&p->prefix);
+	struct tsor_addr masked = *prefix;
+	unsigned int bits = tsor_addr_bits(prefix);
 	unsigned int i;
 
-	if (p->prefixlen > bits) {
+	if (plen > bits) {
 		NL_SET_ERR_MSG(extack, "prefix length is longer than the address");
 		return -EINVAL;
 	}
 	/* Clear the host part; anything left over was a mistake. */
-	for (i = p->prefixlen; i < bits; i++)
+	for (i = plen; i < bits; i++)
 		masked.raw[i / 8] &= ~(0x80 >> (i % 8));
-	if (memcmp(&masked, &p->prefix, sizeof(masked))) {
+	if (memcmp(&masked, prefix, sizeof(masked))) {
 		NL_SET_ERR_MSG(extack, "prefix has host bits set");
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int tsor_peer_validate(const struct tsor_peer *p, struct netlink_ext_ack *extack)
+{
+	return tsor_prefix_validate(&p->prefix, p->prefixlen, extack);
 }
 
 static bool tsor_peer_same_prefix(const struct tsor_peer *a,

@@ -51,6 +51,8 @@ static const char * const tsor_stat_names[__TSOR_STAT_MAX] = {
 	[TSOR_STAT_CONN_RESET] = "conn_reset",
 	[TSOR_STAT_CHANNEL_ACTIVE] = "channel_active",
 	[TSOR_STAT_RING_BYTES] = "ring_bytes",
+	[TSOR_STAT_FALLBACK(TSOR_FALLBACK_EXCLUDED)] = "fallback_excluded",
+	[TSOR_STAT_PAIR_DENY_EXCLUDED] = "pair_deny_excluded",
 };
 
 const char *tsor_stat_name(enum tsor_stat id)
@@ -87,6 +89,15 @@ const struct tsor_stats __percpu *tsor_stats_global(void)
 int tsor_stats_init(void)
 {
 	int i;
+
+	/*
+	 * Each fallback reason has a counter of its own: a reason appended to
+	 * the uapi needs its counter appended and TSOR_STAT_FALLBACK() taught.
+	 */
+	BUILD_BUG_ON(TSOR_STAT_FALLBACK(TSOR_FALLBACK_SOCKOPT) !=
+		     TSOR_STAT_FALLBACK_LAST);
+	BUILD_BUG_ON(TSOR_STAT_FALLBACK(__TSOR_FALLBACK_MAX - 1) !=
+		     TSOR_STAT_FALLBACK_EXCLUDED);
 
 	/* A counter without a name would print as garbage; refuse to load. */
 	for (i = 0; i < __TSOR_STAT_MAX; i++)

@@ -27,10 +27,32 @@ struct tsor_stats {
 	u64 v[__TSOR_STAT_MAX];
 };
 
+/* An IPv4 or IPv6 address; unused bytes are zero so memcmp() compares. */
+struct tsor_addr {
+	u8 family;		/* AF_INET or AF_INET6 */
+	u8 raw[16];		/* network order; IPv4 uses the first 4 */
+};
+
+/* One exclusion: a port (prefix.family 0), or a CIDR (port 0). */
+struct tsor_exclude {
+	struct tsor_addr prefix;
+	u8 prefixlen;
+	u16 port;			/* host order */
+};
+
+/* A netns's exclusions, immutable once published; replaced whole. */
+struct tsor_excludes {
+	struct rcu_head rcu;
+	unsigned int len;
+	struct tsor_exclude entry[];
+};
+
 /* tsor's view of one network namespace. */
 struct tsor_net {
 	struct net *net;
 	bool enabled;			/* READ_ONCE: read by the kprobe */
+	/* RCU; NULL when empty.  Written under the pernet lock. */
+	struct tsor_excludes __rcu *excludes;
 	struct list_head node;		/* on the enabled list when enabled */
 	struct tsor_stats __percpu *stats;
 	spinlock_t socks_lock;		/* socks */
@@ -53,7 +75,25 @@ static inline bool tsor_net_enabled(const struct net *net)
 
 int tsor_pernet_init(void);
 void tsor_pernet_exit(void);
-void tsor_net_set_enabled(struct tsor_net *tn, bool enabled);
+
+/* What one NETNS_SET changes, all at once. */
+struct tsor_net_cfg {
+	bool set_enabled;
+	bool enabled;
+	bool set_excludes;
+	struct tsor_excludes *excludes;	/* given up to the netns; NULL: none */
+};
+
+void tsor_net_configure(struct tsor_net *tn, struct tsor_net_cfg *cfg);
+/* Checks one entry, as NETNS_SET does before anything changes. */
+int tsor_exclude_validate(const struct tsor_exclude *e,
+			  struct netlink_ext_ack *extack);
+/*
+ * Whether @tn excludes a connection whose server listens on @port (host
+ * order) and whose other end is @remote.  Any context.
+ */
+bool tsor_net_excluded(struct tsor_net *tn, const struct tsor_addr *remote,
+		       u16 port);
 /*
  * Calls @visit on each enabled namespace after the first @skip, in order,
  * until it returns non-zero; returns how many it finished, so a netlink
@@ -93,12 +133,6 @@ int tsor_sock_init(void);
 void tsor_sock_exit(void);
 bool tsor_sock_ipv6(void);
 
-/* An IPv4 or IPv6 address; unused bytes are zero so memcmp() compares. */
-struct tsor_addr {
-	u8 family;		/* AF_INET or AF_INET6 */
-	u8 raw[16];		/* network order; IPv4 uses the first 4 */
-};
-
 /* One peer-table route: pods in prefix/prefixlen live on node. */
 struct tsor_peer {
 	struct tsor_addr prefix;
@@ -110,6 +144,11 @@ struct tsor_peer {
 #define TSOR_PEER_MAX	4096
 
 /* peer.c */
+/* @prefix/@plen fits its address family and has no host bits set. */
+int tsor_prefix_validate(const struct tsor_addr *prefix, u8 plen,
+			 struct netlink_ext_ack *extack);
+bool tsor_prefix_match(const struct tsor_addr *prefix, u8 plen,
+		       const struct tsor_addr *a);
 int tsor_peer_validate(const struct tsor_peer *p,
 		       struct netlink_ext_ack *extack);
 int tsor_peer_add(const struct tsor_peer *p, struct netlink_ext_ack *extack);

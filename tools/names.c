@@ -16,8 +16,9 @@ static const char *const feature_names[] = {
 	"rdma",		/* TSOR_FEATURE_RDMA */
 	"shm",		/* TSOR_FEATURE_SHM */
 	"peers",	/* TSOR_FEATURE_PEERS */
+	"exclude",	/* TSOR_FEATURE_EXCLUDE */
 };
-_Static_assert(1u << (ARRAY_SIZE(feature_names) - 1) == TSOR_FEATURE_PEERS,
+_Static_assert(1u << (ARRAY_SIZE(feature_names) - 1) == TSOR_FEATURE_EXCLUDE,
 	       "name every enum tsor_feature bit here");
 
 static const char *const path_names[] = {
@@ -37,6 +38,7 @@ static const char *const fallback_names[] = {
 	[TSOR_FALLBACK_LINK_DOWN]	= "link-down",
 	[TSOR_FALLBACK_NOMEM]		= "nomem",
 	[TSOR_FALLBACK_SOCKOPT]		= "sockopt",
+	[TSOR_FALLBACK_EXCLUDED]	= "excluded",
 };
 _Static_assert(ARRAY_SIZE(fallback_names) == __TSOR_FALLBACK_MAX,
 	       "name every enum tsor_fallback value here");

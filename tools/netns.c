@@ -3,6 +3,7 @@
  * tsorctl netns: which namespaces tsor takes over.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "netns.h"
@@ -47,7 +48,29 @@ int netns_sel_parse(const char *what, int argc, char **argv,
 	return RC_OK;
 }
 
-/* NAME inum N [nsid N] enabled|disabled [self] */
+/*
+ * Text: " exclude 5432 10.0.0.0/8", nothing if none.  JSON: an array of
+ * ports (numbers) and CIDRs (strings), as the CNI plugin takes them.
+ */
+static void excludes_print(const struct excludes *l)
+{
+	char buf[ADDR_STRLEN];
+	unsigned int i;
+
+	if (!print_json() && !l->n)
+		return;
+	print_arr_open("exclude");
+	print_text(" exclude");
+	for (i = 0; i < l->n; i++) {
+		if (l->v[i].port)
+			print_u64(NULL, " %s", l->v[i].port);
+		else
+			print_str(NULL, " %s", prefix_ntop(&l->v[i].prefix, buf));
+	}
+	print_arr_close();
+}
+
+/* NAME inum N [nsid N] enabled|disabled [self] [exclude ENTRY...] */
 static int netns_print(const struct nlattr *const *tb, void *arg)
 {
 	struct netns_state ns;
@@ -68,39 +91,106 @@ static int netns_print(const struct nlattr *const *tb, void *arg)
 		print_str("nsid", NULL, NULL);
 	print_bool("enabled", " enabled", " disabled", ns.enabled);
 	print_bool("self", " self", NULL, ns.inum == netns_self_inum());
+	excludes_print(&ns.excludes);
 	print_text("\n");
 	print_obj_close();
 	return 0;
 }
 
-static int netns_set(const char *what, bool enabled, int argc, char **argv)
+/*
+ * exclude { none | ENTRY... }, the rest of the command line, into @a;
+ * @argv[0] is "exclude".
+ */
+static int excludes_parse_args(const char *what, int argc, char **argv,
+			       struct netns_set *a)
 {
-	struct netns_set a = { .enabled = enabled };
+	char err[256], buf[ADDR_STRLEN];
+	struct exclude e;
+	int i;
+
+	a->set_excludes = true;
+	a->excludes.n = 0;
+	if (argc < 2)
+		return usage_error("%s: exclude needs ports or CIDRs, or none",
+				   what);
+	if (!strcmp(argv[1], "none")) {
+		if (argc > 2)
+			return usage_error("%s: unexpected argument \"%s\" after exclude none",
+					   what, argv[2]);
+		return RC_OK;
+	}
+	for (i = 1; i < argc; i++) {
+		if (!exclude_parse(argv[i], &e, err, sizeof(err)))
+			return usage_error("%s: exclude %s", what, err);
+		switch (excludes_add(&a->excludes, &e)) {
+		case -EEXIST:
+			return usage_error("%s: exclude %s: given twice", what,
+					   exclude_ntop(&e, buf));
+		case -E2BIG:
+			return usage_error("%s: more than %d exclusions", what,
+					   TSOR_EXCLUDE_MAX);
+		}
+	}
+	return RC_OK;
+}
+
+/*
+ * [NS] [exclude LIST]: the selector ends where the keyword starts.
+ * @need_exclude: the command means nothing without the list.
+ */
+static int netns_set(const char *what, struct netns_set *a, bool may_exclude,
+		     bool need_exclude, int argc, char **argv)
+{
 	struct request req = {
 		.what = what,
 		.cmd = TSOR_CMD_NETNS_SET,
 		.flags = REQ_MODIFIES,
+		.room = NETNS_SET_ROOM,
 		.fill = netns_set_put,
-		.fill_arg = &a,
+		.fill_arg = a,
 	};
-	int rc;
+	int rc, n;
 
-	rc = netns_sel_parse(what, argc, argv, &a.sel);
+	for (n = 0; n < argc && strcmp(argv[n], "exclude"); n++)
+		;
+	if (n < argc && !may_exclude)
+		return usage_error("%s: unexpected argument \"%s\"", what,
+				   argv[n]);
+	if (n < argc) {
+		rc = excludes_parse_args(what, argc - n, argv + n, a);
+		if (rc)
+			return rc;
+	} else if (need_exclude) {
+		return usage_error("%s: missing \"exclude\" (what to change)",
+				   what);
+	}
+	rc = netns_sel_parse(what, n, argv, &a->sel);
 	if (rc)
 		return rc;
 	rc = run_request(&req);
-	netns_sel_close(&a.sel);
+	netns_sel_close(&a->sel);
 	return rc;
 }
 
 static int netns_enable(int argc, char **argv)
 {
-	return netns_set("netns enable", true, argc, argv);
+	struct netns_set a = { .enabled = true };
+
+	return netns_set("netns enable", &a, true, false, argc, argv);
 }
 
 static int netns_disable(int argc, char **argv)
 {
-	return netns_set("netns disable", false, argc, argv);
+	struct netns_set a = { .enabled = false };
+
+	return netns_set("netns disable", &a, false, false, argc, argv);
+}
+
+static int netns_change(int argc, char **argv)
+{
+	struct netns_set a = { .keep_enabled = true };
+
+	return netns_set("netns change", &a, true, true, argc, argv);
 }
 
 static int netns_show(int argc, char **argv)
@@ -127,27 +217,35 @@ static int netns_show(int argc, char **argv)
 static const struct command netns_cmds[] = {
 	{ "enable",	netns_enable },
 	{ "disable",	netns_disable },
+	{ "change",	netns_change },
 	{ "show",	netns_show },
 };
 
 const struct object netns_object = {
 	.name = "netns",
 	.usage =
-	"netns enable [NS]\n"
+	"netns enable [NS] [exclude LIST]\n"
 	"netns disable [NS]\n"
+	"netns change [NS] exclude LIST\n"
 	"netns show [NS]\n"
 	"\n"
 	"NS := { NAME | PATH | pid PID }\n"
 	"    NAME is an ip-netns(8) name, a file under /run/netns; PATH is a\n"
 	"    netns file such as /proc/PID/ns/net; PID selects the namespace of\n"
 	"    that process.  Without NS, the namespace tsorctl runs in.\n"
+	"LIST := { none | ENTRY [ENTRY...] }   ENTRY := { PORT | CIDR }\n"
+	"    Connections to or from a PORT (the server's port, whichever end\n"
+	"    is in the namespace), or with a peer in CIDR, stay plain TCP.\n"
+	"    A CIDR is ADDR/LEN or a bare ADDR; at most 64 entries.\n"
 	"enable, disable: take over (or stop taking over) the TCP sockets\n"
 	"    created from now on in the namespace.  Open sockets keep their\n"
-	"    path.\n"
+	"    path.  With exclude, enable also replaces the exclusions, in the\n"
+	"    same step; without, they stay as they are.\n"
+	"change: replace the exclusions only (none: remove them all).\n"
 	"show: the state of one namespace; without NS, every enabled one.\n"
-	"    Lines read NAME inum INODE [nsid NSID] enabled|disabled [self],\n"
-	"    NAME \"-\" when the namespace has no ip-netns name; self marks\n"
-	"    tsorctl's own namespace.\n",
+	"    Lines read NAME inum INODE [nsid NSID] enabled|disabled [self]\n"
+	"    [exclude ENTRY...], NAME \"-\" when the namespace has no\n"
+	"    ip-netns name; self marks tsorctl's own namespace.\n",
 	.cmds = netns_cmds,
 	.n_cmds = ARRAY_SIZE(netns_cmds),
 	.run = netns_show,

@@ -47,6 +47,8 @@ static const uint8_t tsor_policy[TSOR_ATTR_MAX + 1] = {
 	[TSOR_ATTR_CONN]	= NLK_NEST,
 	[TSOR_ATTR_LINK]	= NLK_NEST,
 	[TSOR_ATTR_DEV]		= NLK_NEST,
+	[TSOR_ATTR_EXCLUDES]	= NLK_NEST,
+	[TSOR_ATTR_EXCLUDE]	= NLK_NEST,
 };
 
 static const uint8_t ctrl_policy[CTRL_ATTR_VERSION + 1] = {

@@ -57,6 +57,9 @@ static const struct nl_desc attrs[] = {
 	ATTR(CONN,	 NK_NEST, &tsor_conn_attr_table),
 	ATTR(LINK,	 NK_NEST, &tsor_link_attr_table),
 	ATTR(DEV,	 NK_NEST, &tsor_dev_attr_table),
+	/* EXCLUDES holds TSOR_ATTR_EXCLUDE entries, i.e. top-level ones. */
+	ATTR(EXCLUDES,	 NK_NEST, &tsor_attr_table),
+	ATTR(EXCLUDE,	 NK_NEST, &tsor_exclude_attr_table),
 };
 TABLE(tsor_attr_table, "tsor_attr", attrs, TSOR_ATTR_MAX);
 
@@ -116,6 +119,16 @@ static const struct nl_desc dev_attrs[] = {
 	DEV(LOCAL_PATH,	NK_U8),
 };
 TABLE(tsor_dev_attr_table, "tsor_dev_attr", dev_attrs, TSOR_DEV_ATTR_MAX);
+
+#define EXCLUDE(name, kind)	ENTRY(TSOR_EXCLUDE_ATTR_, name, kind, NULL)
+static const struct nl_desc exclude_attrs[] = {
+	EXCLUDE(UNSPEC,		NK_BIN),
+	EXCLUDE(PORT,		NK_U16),
+	EXCLUDE(PREFIX,		NK_ADDR),
+	EXCLUDE(PREFIXLEN,	NK_U8),
+};
+TABLE(tsor_exclude_attr_table, "tsor_exclude_attr", exclude_attrs,
+      TSOR_EXCLUDE_ATTR_MAX);
 
 int nl_lookup(const struct nl_table *t, const char *name)
 {

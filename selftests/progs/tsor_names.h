@@ -43,6 +43,7 @@ extern const struct nl_table tsor_peer_attr_table;
 extern const struct nl_table tsor_conn_attr_table;
 extern const struct nl_table tsor_link_attr_table;
 extern const struct nl_table tsor_dev_attr_table;
+extern const struct nl_table tsor_exclude_attr_table;
 
 /* Case-insensitive name -> value; -1 if unknown. */
 int nl_lookup(const struct nl_table *t, const char *name);

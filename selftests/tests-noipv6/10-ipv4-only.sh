@@ -15,7 +15,7 @@ check_match "and says it takes over IPv4 only" "IPv6 is disabled: taking over IP
 	"$(dmesg)"
 check "the TCPv4 clone is registered" grep -q "^TSOR " /proc/net/protocols
 check_fail "no TCPv6 clone" grep -q "^TSORv6 " /proc/net/protocols
-check_eq "features leave out ipv6" '["takeover","peers"]' \
+check_eq "features leave out ipv6" '["takeover","rdma","shm","peers","exclude"]' \
 	"$("$TSORCTL" -j version | jq -c .module.features)"
 
 # Two pods joined by a veth, IPv4 only.

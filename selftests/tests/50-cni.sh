@@ -118,6 +118,7 @@ cni_error() {
 }
 
 enabled() { "$TSORCTL" -j netns show "$1" | jq -r '.[0].enabled'; }
+excluded() { "$TSORCTL" -j netns show "$1" | jq -c '.[0].exclude'; }
 
 # leases: the addresses host-local has handed out (a file each).
 leases() {
@@ -158,15 +159,19 @@ plugin "" "$CONF" "${ENV_A[@]}"
 cni_error "no CNI_COMMAND: invalid environment (4)" 4 "CNI_COMMAND"
 plugin ADD "${CONF/1.0.0/9.9.9}" "${ENV_A[@]}"
 cni_error "an unknown cniVersion: incompatible version (1)" 1 'config is "9.9.9"'
-plugin ADD "${CONF%\}},\"exclude\":[\"10.0.0.0/8\",5432]}" "${ENV_A[@]}"
-cni_error "a non-empty exclude list: unsupported field (2)" 2 \
-	'"exclude": \["10\.0\.0\.0/8",5432\] / exclusions need tsor kernel support'
+plugin ADD "${CONF%\}},\"exclude\":[\"10.0.0.1/8\",5432]}" "${ENV_A[@]}"
+cni_error "a malformed exclude list: invalid configuration (7)" 7 \
+	'"exclude" entry 1: 10\.0\.0\.1/8: host bits set'
 plugin ADD "$CONF" "${ENV_A[@]}" CNI_NETNS=/run/netns/no_such_pod
 cni_error "a CNI_NETNS that does not exist: unknown container (3)" 3
-check_eq "no refused ADD enabled the namespace" false "$(enabled cni_a)"
+check_eq "no refused ADD enabled the namespace" "false []" \
+	"$(enabled cni_a) $(excluded cni_a)"
+plugin ADD "${CONF%\}},\"exclude\":[\"10.0.0.0/8\",5432]}" "${ENV_A[@]}"
+check_eq "ADD with exclusions enables and sets them" \
+	'0 true ["10.0.0.0/8",5432]' "$rc $(enabled cni_a) $(excluded cni_a)"
 plugin ADD "${CONF%\}},\"exclude\":[]}" "${ENV_A[@]}"
-check_eq "an empty exclude list is accepted; alone, ADD gives a bare result" \
-	'0 {"cniVersion":"1.0.0"} true' "$rc $out $(enabled cni_a)"
+check_eq "an empty exclude list is accepted and clears them; alone, ADD gives a bare result" \
+	'0 {"cniVersion":"1.0.0"} true []' "$rc $out $(enabled cni_a) $(excluded cni_a)"
 plugin DEL "$CONF" "${ENV_A[@]}"
 check_eq "DEL disables" "0 false" "$rc $(enabled cni_a)"
 
@@ -181,7 +186,7 @@ if check_fail "the module is unloaded" tsor_loaded; then
 		"^tsor module not loaded"
 	plugin CHECK "$CONF" "${ENV_A[@]}"
 	cni_error "CHECK without the module: tsor module not loaded (100)" 100
-	plugin DEL "$CONF" "${ENV_A[@]}"
+	plugin DEL "${CONF%\}},\"exclude\":[1]}" "${ENV_A[@]}"
 	check_eq "DEL without the module succeeds" "0 " "$rc $out"
 fi
 check "reload the module" tsor_load
@@ -218,6 +223,52 @@ rc=0; out=$(cni_chain CHECK pod-a /run/netns/cni_a) || rc=$?
 cni_error "CHECK after disabling behind its back fails (103)" 103 \
 	"tsor is disabled there, the configuration wants it enabled"
 "$TSORCTL" netns enable cni_a
+
+# Exclusions, with pairing on: the pods' subnet is on this node.  Each pod
+# gets a configuration of its own ($W/conf.POD), and tsor's ADD is run
+# again with it, as a runtime runs the chain's last plugin; its prevResult
+# is the bridge's result.
+tsor_readd() {
+	jq --argjson x "$3" '.plugins[1].exclude = $x' "$W/pods.conflist" >"$W/conf.$1"
+	NET=$W/conf.$1 cni_exec ADD "$1" "$2" \
+		"$(NET=$W/conf.$1 cni_conf 1 "$(cat "$W/result.$1.0")")" >/dev/null
+}
+pod_check() { NET=$W/conf.$1 cni_chain CHECK "$1" "$2"; }
+# xstream PORT: a byte-exact 64 KiB stream each way from pod A to pod B;
+# prints how much pod A's conn_paired, fallback_excluded, tcp_tx_bytes and
+# shm_tx_bytes, and pod B's pair_deny_excluded, grew.
+xstream() {
+	local -a a0 a1
+	local b0 i grew=()
+	read -ra a0 <<<"$(counters cni_a conn_paired fallback_excluded tcp_tx_bytes shm_tx_bytes)"
+	b0=$(counters cni_b pair_deny_excluded)
+	stream cni_b cni_a "$1" "$ip_b" -n 64K || return 1
+	read -ra a1 <<<"$(counters cni_a conn_paired fallback_excluded tcp_tx_bytes shm_tx_bytes)"
+	for i in "${!a0[@]}"; do
+		grew+=($((a1[i] - a0[i])))
+	done
+	echo "${grew[*]} $(($(counters cni_b pair_deny_excluded) - b0))"
+}
+"$TSORCTL" peer add "$SUBNET.0/24" via 127.0.0.1
+check "tsor's ADD of pod A again, excluding port 7510" \
+	tsor_readd pod-a /run/netns/cni_a '[7510]'
+check "tsor's ADD of pod B again, excluding port 7513" \
+	tsor_readd pod-b /run/netns/cni_b '[7513]'
+check_eq "the pods' exclusions are their configurations'" '[7510] [7513]' \
+	"$(excluded cni_a) $(excluded cni_b)"
+check "CHECK pod A passes with its exclusions" pod_check pod-a /run/netns/cni_a
+check_eq "pod A's excluded port stays TCP: fallback_excluded, every byte on TCP" \
+	"0 1 65536 0 0" "$(xstream 7510)"
+check_eq "another port between the same pods is paired: every byte in shared memory" \
+	"1 0 0 65536 0" "$(xstream 7511)"
+check_eq "pod B's excluded port: it refuses, pod A stays TCP" \
+	"0 1 65536 0 1" "$(xstream 7513)"
+# CHECK fails once the exclusions differ from what the configuration asks.
+"$TSORCTL" netns change cni_b exclude 7514
+rc=0; out=$(pod_check pod-b /run/netns/cni_b) || rc=$?
+cni_error "CHECK after changing the exclusions behind its back fails (103)" 103 \
+	"tsor excludes 7514 there, the configuration wants 7513"
+"$TSORCTL" peer del "$SUBNET.0/24"
 
 # DEL of tsor alone (the chain's last plugin, as the runtime runs it):
 # pod A keeps its network, but its new connections are plain TCP.

@@ -33,52 +33,50 @@ enum {
 /* The plugin's own keys. */
 struct tsor_conf {
 	bool enable;		/* "enable", default true */
+	struct excludes exclude;	/* "exclude", default empty */
 };
 
 /* Configuration */
 
 /*
  * One "exclude" entry: a port (a number, or a string of digits) or a
- * CIDR ("10.0.0.0/8", "fd00::/8", a bare address for one host).  The
- * format is fixed now so that configurations stay valid once the module
- * can honour them.  false with @why set if malformed.
+ * CIDR ("10.0.0.0/8", "fd00::/8", a bare address for one host).  false
+ * with @why set if malformed.
  */
-static bool exclude_entry_ok(const json_t *e, char *why, size_t len)
+static bool exclude_entry_parse(const json_t *j, struct exclude *e,
+				char *why, size_t len)
 {
-	struct prefix p;
-	uint32_t port;
 	const char *s;
 
-	if (json_is_integer(e)) {
-		if (json_integer_value(e) >= 1 && json_integer_value(e) <= 65535)
+	memset(e, 0, sizeof(*e));
+	if (json_is_integer(j)) {
+		if (json_integer_value(j) >= 1 && json_integer_value(j) <= 65535) {
+			e->port = (uint16_t)json_integer_value(j);
 			return true;
+		}
 		snprintf(why, len, "%" JSON_INTEGER_FORMAT ": not a port (want 1 to 65535)",
-			 json_integer_value(e));
+			 json_integer_value(j));
 		return false;
 	}
-	s = json_string_value(e);
+	s = json_string_value(j);
 	if (!s) {
 		snprintf(why, len, "entries are ports or CIDR strings");
 		return false;
 	}
-	if (*s >= '0' && *s <= '9' && !strpbrk(s, ".:/")) {
-		if (parse_u32(s, 1, 65535, &port))
-			return true;
-		snprintf(why, len, "%s: not a port (want 1 to 65535)", s);
-		return false;
-	}
-	return prefix_parse(s, &p, why, len);
+	return exclude_parse(s, e, why, len);
 }
 
 static int tsor_conf_load(const struct cni_args *a, struct tsor_conf *c)
 {
 	const json_t *enable = json_object_get(a->conf, "enable");
 	const json_t *exclude = json_object_get(a->conf, "exclude");
+	char why[128], buf[ADDR_STRLEN];
+	struct exclude x;
 	const json_t *e;
-	char why[128], msg[256], *text;
 	size_t i;
 
 	c->enable = true;
+	c->exclude.n = 0;
 	if (enable && !json_is_boolean(enable))
 		return cni_error(CNI_ERR_INVALID_CONFIG, "invalid network configuration",
 				 "\"enable\" must be true or false");
@@ -90,24 +88,22 @@ static int tsor_conf_load(const struct cni_args *a, struct tsor_conf *c)
 	if (!json_is_array(exclude))
 		return cni_error(CNI_ERR_INVALID_CONFIG, "invalid network configuration",
 				 "\"exclude\" must be a list of ports and CIDRs");
-	json_array_foreach(exclude, i, e)
-		if (!exclude_entry_ok(e, why, sizeof(why)))
+	if (json_array_size(exclude) > TSOR_EXCLUDE_MAX)
+		return cni_error(CNI_ERR_INVALID_CONFIG, "invalid network configuration",
+				 "\"exclude\" has %zu entries, at most %d are allowed",
+				 json_array_size(exclude), TSOR_EXCLUDE_MAX);
+	json_array_foreach(exclude, i, e) {
+		if (!exclude_entry_parse(e, &x, why, sizeof(why)))
 			return cni_error(CNI_ERR_INVALID_CONFIG,
 					 "invalid network configuration",
 					 "\"exclude\" entry %zu: %s", i + 1, why);
-	if (!json_array_size(exclude))
-		return 0;
-	/*
-	 * Refused rather than ignored: connections the operator meant to
-	 * keep plain TCP would be taken over.  The spec wants the key and
-	 * value in the message.
-	 */
-	text = json_dumps(exclude, JSON_COMPACT);
-	snprintf(msg, sizeof(msg), "unsupported field \"exclude\": %s",
-		 text ? text : "[...]");
-	free(text);
-	return cni_error(CNI_ERR_UNSUPPORTED_FIELD, msg,
-			 "exclusions need tsor kernel support that this module does not have yet; leave \"exclude\" out or empty");
+		if (excludes_add(&c->exclude, &x))
+			return cni_error(CNI_ERR_INVALID_CONFIG,
+					 "invalid network configuration",
+					 "\"exclude\" entry %zu: %s: given twice",
+					 i + 1, exclude_ntop(&x, buf));
+	}
+	return 0;
 }
 
 /* Talking to tsor */
@@ -200,6 +196,7 @@ static int netns_set_run(struct netns_set *set, struct nl_status *st)
 {
 	const struct nl_req req = {
 		.cmd = TSOR_CMD_NETNS_SET,
+		.room = NETNS_SET_ROOM,
 		.fill = netns_set_put,
 		.fill_arg = set,
 	};
@@ -211,7 +208,12 @@ static int netns_set_run(struct netns_set *set, struct nl_status *st)
 
 static int cmd_add(const struct cni_args *a, const struct tsor_conf *c)
 {
-	struct netns_set set = { .enabled = c->enable };
+	/* The exclusions always go along, so none are left from before. */
+	struct netns_set set = {
+		.enabled = c->enable,
+		.set_excludes = true,
+		.excludes = c->exclude,
+	};
 	struct nl_status st;
 	char what[512];
 	json_t *result;
@@ -273,6 +275,7 @@ static int check_reply(const struct nlattr *const *tb, void *arg)
 
 static int cmd_check(const struct cni_args *a, const struct tsor_conf *c)
 {
+	char have[400], want[sizeof(have)];
 	struct netns_state state = { 0 };
 	struct netns_sel sel;
 	const struct nl_req req = {
@@ -302,6 +305,15 @@ static int cmd_check(const struct cni_args *a, const struct tsor_conf *c)
 				 "%s: tsor is %s there, the configuration wants it %s",
 				 a->netns, state.enabled ? "enabled" : "disabled",
 				 c->enable ? "enabled" : "disabled");
+	/* A module without exclusions has none, which is right for none. */
+	if (!excludes_same(&state.excludes, &c->exclude)) {
+		excludes_ntop(&state.excludes, have, sizeof(have));
+		excludes_ntop(&c->exclude, want, sizeof(want));
+		return cni_error(TSOR_ERR_STATE,
+				 "tsor state differs from the configuration",
+				 "%s: tsor excludes %s there, the configuration wants %s",
+				 a->netns, have, want);
+	}
 	return 0;
 }
 

@@ -146,10 +146,11 @@ e 7 'entry 1: 0: not a port' ADD "$(conf '{"exclude":[0]}')"
 e 7 'entry 1: 65536: not a port' ADD "$(conf '{"exclude":["65536"]}')"
 e 7 'entry 1: pods: not an IPv4 or IPv6 CIDR' ADD "$(conf '{"exclude":["pods"]}')"
 e 7 'entry 1: entries are ports or CIDR strings' CHECK "$(conf '{"exclude":[{}]}')"
-e 2 '^unsupported field "exclude": \[5432,"10.0.0.0/8","fd00::/8"\] / exclusions need tsor kernel support that this module does not have yet' \
-	ADD "$(conf '{"exclude":[5432,"10.0.0.0/8","fd00::/8"]}')"
-e 2 'unsupported field "exclude": \["8080"\]' CHECK "$(conf '{"exclude":["8080"]}')"
-VER=0.4.0 e 2 'unsupported field' ADD "$(conf '{"cniVersion":"0.4.0","exclude":[1]}')"
+e 7 'entry 3: 5432: given twice' ADD "$(conf '{"exclude":[5432,"10.0.0.0/8","5432"]}')"
+e 7 'entry 2: fd00::/8: given twice' CHECK "$(conf '{"exclude":["fd00::/8","fd00:0::/8"]}')"
+e 7 '"exclude" has 65 entries, at most 64 are allowed' ADD \
+	"$(conf "{\"exclude\":[$(seq -s, 1 65)]}")"
+VER=0.4.0 e 7 'entry 1: 70000: not a port' ADD "$(conf '{"cniVersion":"0.4.0","exclude":[70000]}')"
 VER=0.4.0 e 7 'required field "name" missing' ADD '{"cniVersion":"0.4.0","type":"tsor"}'
 
 # The real kernel, if it has no tsor family.
@@ -177,9 +178,26 @@ log >/dev/null
 run ADD "$(conf "{\"prevResult\":$PREV}")"
 same "ADD: exit status" "$rc" 0
 same "ADD: prevResult is the result, unchanged" "$(jq -S . <<<"$out")" "$(jq -S . <<<"$PREV")"
-same "ADD: one NETNS_SET by fd, enabled" "$(log)" "cmd 3 ack
+same "ADD: one NETNS_SET by fd, enabled, no exclusions" "$(log)" "cmd 3 ack
   attr 5 len 4 FD
-  attr 9 len 1 01"
+  attr 9 len 1 01
+  attr 17 len 0"
+# The exclusions go with the enable, in one request.
+s '{"cniVersion":"1.0.0"}' ADD "$(conf '{"exclude":[5432,"10.0.0.0/8","fd00::/8"]}')"
+same "ADD with exclusions: in the same NETNS_SET" "$(log)" "cmd 3 ack
+  attr 5 len 4 FD
+  attr 9 len 1 01
+  attr 17 len 64
+    attr 18 len 8
+      attr 1 len 2 3815
+    attr 18 len 16
+      attr 2 len 4 0a000000
+      attr 3 len 1 08
+    attr 18 len 28
+      attr 2 len 16 fd000000000000000000000000000000
+      attr 3 len 1 08"
+s '{"cniVersion":"1.0.0"}' ADD "$(conf "{\"exclude\":[$(seq -s, 1 64)]}")"
+same "ADD with 64 exclusions: all of them" "$(log | grep -c '^    attr 18')" 64
 s '{"cniVersion":"1.0.0"}' ADD "$C"
 s '{"cniVersion":"0.4.0"}' ADD "$(conf '{"cniVersion":"0.4.0"}')"
 s '{"cniVersion":"0.3.1"}' ADD "$(conf '{"cniVersion":"0.3.1"}')"
@@ -191,9 +209,10 @@ log >/dev/null
 s '{"cniVersion":"1.0.0"}' ADD "$(conf '{"enable":false}')"
 same "ADD enable=false: NETNS_SET, disabled" "$(log)" "cmd 3 ack
   attr 5 len 4 FD
-  attr 9 len 1 00"
-s "" DEL "$(conf "{\"prevResult\":$PREV}")"
-same "DEL: NETNS_SET, disabled" "$(log)" "cmd 3 ack
+  attr 9 len 1 00
+  attr 17 len 0"
+s "" DEL "$(conf "{\"prevResult\":$PREV,\"exclude\":[80]}")"
+same "DEL: NETNS_SET, disabled, exclusions left alone" "$(log)" "cmd 3 ack
   attr 5 len 4 FD
   attr 9 len 1 00"
 s "" DEL "$C" CNI_NETNS=/no/such/ns
@@ -204,6 +223,20 @@ same "CHECK: one NETNS_GET by fd" "$(log)" "cmd 2 ack
   attr 5 len 4 FD"
 e 103 'tsor state differs from the configuration / /proc/self/ns/net: tsor is enabled there, the configuration wants it disabled' \
 	CHECK "$(conf '{"enable":false}')"
+# Exclusions: CHECK wants the same set, in whatever order.
+e 103 'tsor state differs from the configuration / /proc/self/ns/net: tsor excludes none there, the configuration wants 5432 10.0.0.0/8' \
+	CHECK "$(conf '{"exclude":[5432,"10.0.0.0/8"]}')"
+FAKE_TSOR=excludes s "" CHECK "$(conf '{"exclude":["fd00::/8",5432,"10.96.0.0/12"]}')"
+FAKE_TSOR=excludes e 103 '/proc/self/ns/net: tsor excludes 5432 10.96.0.0/12 fd00::/8 there, the configuration wants none' \
+	CHECK "$C"
+FAKE_TSOR=excludes e 103 'tsor excludes 5432 10.96.0.0/12 fd00::/8 there, the configuration wants 5432 10.96.0.0/12' \
+	CHECK "$(conf '{"exclude":["5432","10.96.0.0/12"]}')"
+FAKE_TSOR=excludes e 103 'the configuration wants 5433 10.96.0.0/12 fd00::/8' \
+	CHECK "$(conf '{"exclude":[5433,"10.96.0.0/12","fd00::/8"]}')"
+# A module without exclusions has none: right for a configuration with none.
+FAKE_TSOR=noexcludes s "" CHECK "$C"
+FAKE_TSOR=noexcludes e 103 'tsor excludes none there, the configuration wants 80' \
+	CHECK "$(conf '{"exclude":[80]}')"
 
 echo "== scripted netlink replies: errors"
 FAKE_TSOR=nomodule e 100 'tsor module not loaded' ADD "$C"

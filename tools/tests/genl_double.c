@@ -16,6 +16,8 @@
  *   empty        dumps list nothing
  *   warn         acks carry an extack warning
  *   fuzz         replies get random bytes flipped (seed: FAKE_SEED)
+ *   excludes     NETNS_GET's do reply lists exclusions, not none
+ *   noexcludes   NETNS_GET replies have no exclusions (an older module)
  * FAKE_LOG names a file that receives every tsor request, decoded.
  */
 #include <errno.h>
@@ -127,7 +129,9 @@ static void log_attrs(FILE *f, const struct nlattr *first, size_t len,
 		fprintf(f, "%*sattr %u len %u", depth * 2, "",
 			mnl_attr_get_type(a), n);
 		if (mnl_attr_get_type(a) == TSOR_ATTR_PEER ||
-		    mnl_attr_get_type(a) == TSOR_ATTR_DEV) {
+		    mnl_attr_get_type(a) == TSOR_ATTR_DEV ||
+		    mnl_attr_get_type(a) == TSOR_ATTR_EXCLUDES ||
+		    mnl_attr_get_type(a) == TSOR_ATTR_EXCLUDE) {
 			fputc('\n', f);
 			log_attrs(f, mnl_attr_get_payload(a), n, depth + 1);
 			continue;
@@ -164,6 +168,31 @@ static void put_netns(struct nlmsghdr *nlh, uint32_t inum, int32_t nsid,
 		mnl_attr_put_u32(nlh, TSOR_ATTR_ENABLED, enabled);
 	else
 		mnl_attr_put_u8(nlh, TSOR_ATTR_ENABLED, enabled);
+}
+
+/* A NETNS_GET reply's exclusions: none, or 5432 10.96.0.0/12 fd00::/8. */
+static void put_excludes(struct nlmsghdr *nlh, bool some)
+{
+	static const unsigned char v4[4] = { 10, 96 }, v6[16] = { 0xfd };
+	struct nlattr *all, *one;
+
+	if (scenario("noexcludes"))
+		return;
+	all = mnl_attr_nest_start(nlh, TSOR_ATTR_EXCLUDES);
+	if (some) {
+		one = mnl_attr_nest_start(nlh, TSOR_ATTR_EXCLUDE);
+		mnl_attr_put_u16(nlh, TSOR_EXCLUDE_ATTR_PORT, 5432);
+		mnl_attr_nest_end(nlh, one);
+		one = mnl_attr_nest_start(nlh, TSOR_ATTR_EXCLUDE);
+		mnl_attr_put(nlh, TSOR_EXCLUDE_ATTR_PREFIX, 4, v4);
+		mnl_attr_put_u8(nlh, TSOR_EXCLUDE_ATTR_PREFIXLEN, 12);
+		mnl_attr_nest_end(nlh, one);
+		one = mnl_attr_nest_start(nlh, TSOR_ATTR_EXCLUDE);
+		mnl_attr_put(nlh, TSOR_EXCLUDE_ATTR_PREFIX, 16, v6);
+		mnl_attr_put_u8(nlh, TSOR_EXCLUDE_ATTR_PREFIXLEN, 8);
+		mnl_attr_nest_end(nlh, one);
+	}
+	mnl_attr_nest_end(nlh, all);
 }
 
 static uint32_t self_inum(void)
@@ -280,10 +309,12 @@ static void tsor(const struct nlmsghdr *req)
 			break;
 		nlh = reply(req, FAMILY_ID, dump ? NLM_F_MULTI : 0, g->cmd);
 		put_netns(nlh, self_inum(), -1, 1);
+		put_excludes(nlh, scenario("excludes"));
 		done(nlh);
 		if (dump) {
 			nlh = reply(req, FAMILY_ID, NLM_F_MULTI, g->cmd);
 			put_netns(nlh, 4026532281u, 0, 1);
+			put_excludes(nlh, true);
 			done(nlh);
 		}
 		break;

@@ -85,11 +85,25 @@ t 2 'tsorctl: netns show: pid needs a process id' netns show pid
 t 2 'tsorctl: netns show: "0" is not a process id' netns show pid 0
 t 2 'tsorctl: netns show: "12x" is not a process id' netns show pid 12x
 t 2 'tsorctl: netns enable: unexpected argument "b"' netns enable pid 1 b
+t 2 'tsorctl: netns enable: exclude needs ports or CIDRs, or none' netns enable pid 1 exclude
+t 2 'tsorctl: netns enable: exclude 0: not a port (want 1 to 65535)' netns enable exclude 0
+t 2 'tsorctl: netns enable: exclude 65536: not a port (want 1 to 65535)' netns enable exclude 80 65536
+t 2 'tsorctl: netns enable: exclude 10.1.2.3/16: host bits set (did you mean 10.1.0.0/16?)' netns enable exclude 10.1.2.3/16
+t 2 'tsorctl: netns enable: exclude 10.0.0.0/33: bad prefix length (want 0 to 32)' netns enable exclude 10.0.0.0/33
+t 2 'tsorctl: netns enable: exclude pods: not an IPv4 or IPv6 CIDR' netns enable exclude pods
+t 2 'tsorctl: netns enable: exclude 5432: given twice' netns enable exclude 5432 10.0.0.0/8 5432
+t 2 'tsorctl: netns enable: exclude fd00::/8: given twice' netns enable exclude fd00::/8 fd00:0::/8
+t 2 'tsorctl: netns enable: more than 64 exclusions' netns enable exclude $(seq 1 65)
+t 2 'tsorctl: netns change: unexpected argument "80" after exclude none' netns change exclude none 80
+t 2 'tsorctl: netns change: missing "exclude" (what to change)' netns change pid 1
+t 2 'tsorctl: netns change: missing "exclude" (what to change)' netns change
+t 2 'tsorctl: netns disable: unexpected argument "exclude"' netns disable pid 1 exclude 80
+t 2 'tsorctl: netns change: unexpected argument "b"' netns change pid 1 b exclude 80
 t 2 'tsorctl: stats: unknown scope "bogus" (want global, netns, pid or all)' stats bogus
 t 2 'tsorctl: stats: unexpected argument "x"' stats all x
 t 2 'tsorctl: stats: unknown netns "nope" (no /run/netns/nope)' stats show netns nope
 t 2 'tsorctl: version: unexpected argument "x"' version x
-t 2 'tsorctl: conn show: unexpected argument "x"' conn show x
+t 2 'tsorctl: conn show: unknown argument "x" (want netns NS or pid PID)' conn show x
 t 2 'tsorctl: link show: unexpected argument "x"' link show x
 t 2 'tsorctl: peer show: unexpected argument "x"' peer show x
 t 2 'tsorctl: dev: unknown command "get" (try "tsorctl dev help")' dev get
@@ -183,10 +197,16 @@ protocol         253
 features         takeover ipv6 bit9" version
 o '{"tsorctl":"0.1.0","module":{"version":"0.1.0","genl_version":1,"protocol":253,"features":["takeover","ipv6","bit9"]}}' -j version
 o "- inum $SELF enabled self
-- inum 4026532281 nsid 0 enabled" netns show
+- inum 4026532281 nsid 0 enabled exclude 5432 10.96.0.0/12 fd00::/8" netns show
 o "- inum $SELF enabled self" netns show pid 1
-o "[{\"name\":null,\"inum\":$SELF,\"nsid\":null,\"enabled\":true,\"self\":true},{\"name\":null,\"inum\":4026532281,\"nsid\":0,\"enabled\":true,\"self\":false}]" -j netns show
+# "netns change" starts with neither s nor e: "n s" still means show.
+o "- inum $SELF enabled self" n s pid 1
+o "[{\"name\":null,\"inum\":$SELF,\"nsid\":null,\"enabled\":true,\"self\":true,\"exclude\":[]},{\"name\":null,\"inum\":4026532281,\"nsid\":0,\"enabled\":true,\"self\":false,\"exclude\":[5432,\"10.96.0.0/12\",\"fd00::/8\"]}]" -j netns show
 j -p netns show
+FAKE_TSOR=excludes o "- inum $SELF enabled self exclude 5432 10.96.0.0/12 fd00::/8" netns show pid 1
+# A module without exclusions: none shown, an empty list in JSON.
+FAKE_TSOR=noexcludes o "- inum $SELF enabled self" netns show pid 1
+FAKE_TSOR=noexcludes o "[{\"name\":null,\"inum\":$SELF,\"nsid\":null,\"enabled\":true,\"self\":true,\"exclude\":[]}]" -j netns show pid 1
 o "sock_created              7
 sock_accepted             1007
 fallback_peer_unknown     2007
@@ -235,6 +255,37 @@ cmd 12 ack
     attr 3 len 2 581b
     attr 4 len 1 01"
 same "(requests sent)" "$(cat "$FAKE_LOG")" "$want"
+
+# Exclusions: with enable in one request, or alone with set; none
+# sends an empty list, which clears it; disable leaves them alone.
+rm -f "$FAKE_LOG"
+o "" netns enable pid 42 exclude 5432 10.0.0.0/8 fd00::/8
+o "" netns change exclude none
+o "" netns change pid 42 exclude 80
+want="cmd 3 ack
+  attr 6 len 4 2a000000
+  attr 9 len 1 01
+  attr 17 len 64
+    attr 18 len 8
+      attr 1 len 2 3815
+    attr 18 len 16
+      attr 2 len 4 0a000000
+      attr 3 len 1 08
+    attr 18 len 28
+      attr 2 len 16 fd000000000000000000000000000000
+      attr 3 len 1 08
+cmd 3 ack
+  attr 17 len 0
+cmd 3 ack
+  attr 6 len 4 2a000000
+  attr 17 len 12
+    attr 18 len 8
+      attr 1 len 2 5000"
+same "(exclusions sent)" "$(cat "$FAKE_LOG")" "$want"
+# 64 is the most, and all of them go in one request.
+rm -f "$FAKE_LOG"
+o "" netns enable exclude $(seq 1 62) 10.0.0.0/8 fd00::/8
+same "64 exclusions: entries" "$(grep -c '^    attr 18' "$FAKE_LOG")" 64
 
 # A big table goes out as one request.
 for i in $(seq 0 4999); do

@@ -31,6 +31,7 @@ enum tsor_feature {
 	TSOR_FEATURE_RDMA	= 1 << 2,	/* cross-node data path */
 	TSOR_FEATURE_SHM	= 1 << 3,	/* same-node data path */
 	TSOR_FEATURE_PEERS	= 1 << 4,	/* peer table */
+	TSOR_FEATURE_EXCLUDE	= 1 << 5,	/* per-netns exclusions */
 };
 
 enum tsor_cmd {
@@ -71,6 +72,13 @@ enum tsor_attr {
 	TSOR_ATTR_CONN,		/* nest: enum tsor_conn_attr */
 	TSOR_ATTR_LINK,		/* nest: enum tsor_link_attr */
 	TSOR_ATTR_DEV,		/* nest: enum tsor_dev_attr */
+	/*
+	 * A netns's exclusions: connections they cover stay plain TCP.  In
+	 * NETNS_SET, present (even empty) replaces the whole list, absent
+	 * leaves it; NETNS_GET always reports it.
+	 */
+	TSOR_ATTR_EXCLUDES,	/* nest: TSOR_ATTR_EXCLUDE entries */
+	TSOR_ATTR_EXCLUDE,	/* nest: enum tsor_exclude_attr */
 
 	__TSOR_ATTR_MAX,
 	TSOR_ATTR_MAX = __TSOR_ATTR_MAX - 1
@@ -100,6 +108,7 @@ enum tsor_fallback {
 	TSOR_FALLBACK_LINK_DOWN,	/* node link failed */
 	TSOR_FALLBACK_NOMEM,		/* rings could not be allocated */
 	TSOR_FALLBACK_SOCKOPT,		/* an option tsor cannot carry */
+	TSOR_FALLBACK_EXCLUDED,		/* a netns's exclusions cover it */
 
 	__TSOR_FALLBACK_MAX
 };
@@ -111,9 +120,15 @@ enum tsor_stat {
 	TSOR_STAT_SOCK_ACTIVE,		/* gauge: tsor sockets alive now */
 	TSOR_STAT_SOCK_REFUSED,		/* explicit protocol in a disabled netns */
 	TSOR_STAT_CONN_PAIRED,		/* connections moved off TCP */
-	TSOR_STAT_FALLBACK_FIRST,	/* one per tsor_fallback but NONE */
+	/*
+	 * One per tsor_fallback from PEER_UNKNOWN to SOCKOPT.  Reasons added
+	 * later have their counters appended below, so no counter moves:
+	 * use TSOR_STAT_FALLBACK().
+	 */
+	TSOR_STAT_FALLBACK_FIRST,
 	TSOR_STAT_FALLBACK_LAST = TSOR_STAT_FALLBACK_FIRST +
-				  __TSOR_FALLBACK_MAX - 2,
+				  TSOR_FALLBACK_SOCKOPT -
+				  TSOR_FALLBACK_PEER_UNKNOWN,
 	TSOR_STAT_TCP_TX_BYTES,		/* payload carried by the TCP socket */
 	TSOR_STAT_TCP_RX_BYTES,
 	TSOR_STAT_RDMA_TX_BYTES,	/* payload carried over an RDMA link */
@@ -133,13 +148,17 @@ enum tsor_stat {
 	TSOR_STAT_CONN_RESET,		/* paired connections reset */
 	TSOR_STAT_CHANNEL_ACTIVE,	/* gauge: channels alive */
 	TSOR_STAT_RING_BYTES,		/* gauge: their receive rings' memory */
+	TSOR_STAT_FALLBACK_EXCLUDED,	/* fallback for TSOR_FALLBACK_EXCLUDED */
+	TSOR_STAT_PAIR_DENY_EXCLUDED,	/* the server's netns excludes it */
 
 	__TSOR_STAT_MAX
 };
 
 /* The counter of connections that fell back for @reason (not NONE). */
-#define TSOR_STAT_FALLBACK(reason) \
-	(TSOR_STAT_FALLBACK_FIRST + (reason) - TSOR_FALLBACK_PEER_UNKNOWN)
+#define TSOR_STAT_FALLBACK(reason)					\
+	((reason) == TSOR_FALLBACK_EXCLUDED ?				\
+	 TSOR_STAT_FALLBACK_EXCLUDED :					\
+	 TSOR_STAT_FALLBACK_FIRST + (reason) - TSOR_FALLBACK_PEER_UNKNOWN)
 
 /* A peer-table entry: pod CIDR -> node address.  Address length sets family. */
 enum tsor_peer_attr {
@@ -214,5 +233,23 @@ enum tsor_dev_attr {
 	__TSOR_DEV_ATTR_MAX,
 	TSOR_DEV_ATTR_MAX = __TSOR_DEV_ATTR_MAX - 1
 };
+
+/*
+ * One exclusion: a port (the server's port of a connection, whichever
+ * side the netns is on) or a CIDR (the other end's address: the server's
+ * for a client, the client's for a server).  Address length sets family.
+ */
+enum tsor_exclude_attr {
+	TSOR_EXCLUDE_ATTR_UNSPEC,
+	TSOR_EXCLUDE_ATTR_PORT,		/* u16, host order, 1 to 65535 */
+	TSOR_EXCLUDE_ATTR_PREFIX,	/* binary: 4 or 16 bytes */
+	TSOR_EXCLUDE_ATTR_PREFIXLEN,	/* u8 */
+
+	__TSOR_EXCLUDE_ATTR_MAX,
+	TSOR_EXCLUDE_ATTR_MAX = __TSOR_EXCLUDE_ATTR_MAX - 1
+};
+
+/* Most exclusions one netns may hold. */
+#define TSOR_EXCLUDE_MAX	64
 
 #endif /* _UAPI_LINUX_TSOR_H */
