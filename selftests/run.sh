@@ -23,6 +23,11 @@
 #                  tests2/2x-*.sh) run over, each file once per transport:
 #                  shm, rdma or shm,rdma (default: DATA_PATHS_DEFAULT in
 #                  selftests/lib/data.sh)
+#   --soak         the long churn and fuzzing runs instead of the suite:
+#                  tests/70-churn with 200 namespace cycles and 10,000
+#                  connections, tests/80-nlfuzz with 20,000 requests per
+#                  case (CHURN_NETNS, CHURN_CONNS, NLFUZZ_ITERATIONS in the
+#                  environment override the counts, here or in any run)
 #   --demo         boot the guest running selftests/demo.sh instead, and
 #                  show its output
 #   -v             show the whole guest console, boot included
@@ -40,13 +45,14 @@ set -euo pipefail
 selftests=$(cd "$(dirname "$0")" && pwd -P)
 usage() { sed -n '4,/^set /s/^# \{0,1\}//p' "$0"; }
 
-tests=() host=1 demo=0 per_test='' console=tests data_paths=''
+tests=() host=1 demo=0 per_test='' console=tests data_paths='' soak=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-t) tests+=("$2"); shift 2 ;;
 	--no-host) host=0; shift ;;
 	--timeout) per_test=$2; shift 2 ;;
 	--path) data_paths=$2; shift 2 ;;
+	--soak) soak=1; shift ;;
 	--demo) demo=1; shift ;;
 	-v) console=all; shift ;;
 	-h|--help) usage; exit 0 ;;
@@ -64,9 +70,24 @@ if [ -n "$data_paths" ] &&
 	echo "run.sh: --path wants shm, rdma or shm,rdma, not '$data_paths'" >&2
 	exit 2
 fi
-# What the guests' commands start with: the data paths, when asked for.
+if [ $soak = 1 ]; then
+	: "${CHURN_NETNS:=200}" "${CHURN_CONNS:=10000}" "${NLFUZZ_ITERATIONS:=20000}"
+	[ ${#tests[@]} -gt 0 ] || tests=(70-churn 80-nlfuzz)
+	host=0 per_test=${per_test:-7200}
+fi
+# What the guests' commands start with: the data paths when asked for,
+# and the scale of the churn and fuzzing tests when set.
 guest_env=''
 [ -z "$data_paths" ] || guest_env="TSOR_DATA_PATHS=$data_paths "
+for v in CHURN_NETNS CHURN_CONNS NLFUZZ_ITERATIONS; do
+	if [ -n "${!v:-}" ]; then
+		[[ ${!v} =~ ^[1-9][0-9]*$ ]] || {
+			echo "run.sh: $v wants a positive count, not '${!v}'" >&2
+			exit 2
+		}
+		guest_env+="$v=${!v} "
+	fi
+done
 
 # resolve NAME: the test file it names, in the directory it names if any.
 resolve() {
@@ -202,7 +223,7 @@ guest_end() {
 }
 
 if [ ${#tests[@]} -gt 0 ]; then
-	guest_timeout=$(guest_limit ${#tests[@]} 3600)
+	guest_timeout=$(guest_limit ${#tests[@]} $((soak ? 14400 : 3600)))
 	echo "==> booting the guest for ${#tests[@]} test file(s)" \
 		"(limit ${guest_timeout} s, console: $out/console.log)"
 	cmd=$guest_env$(printf '%q ' "$selftests/guest/harness.sh" --no-plan \

@@ -4,8 +4,8 @@
 # deleted; thousands of paired connections opened and closed; the module
 # unloaded and loaded between bursts of traffic.  After each kind, tsor's
 # object gauges are back to zero and the TSOR slabs hold no more objects
-# than before.  CHURN_NETNS and CHURN_CONNS scale it (a soak sets them
-# high).
+# than before.  CHURN_NETNS and CHURN_CONNS scale it (`run.sh --soak` sets
+# the 200 and 10,000).
 . "$REPO/selftests/lib/tap.sh"
 . "$REPO/selftests/lib/tsor.sh"
 
