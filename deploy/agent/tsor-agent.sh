@@ -193,8 +193,10 @@ fi
 
 # As PID 1 of its container, bash would ignore SIGTERM: trap it, and sleep
 # in the background so that the trap runs at once, ending the sleep too.
+# A signal during a round finds no job: kill's usage error must not make
+# set -e end the agent with status 2.
 # shellcheck disable=SC2046 # one word per job
-trap 'kill $(jobs -p) 2>/dev/null; exit 0' TERM INT
+trap 'kill $(jobs -p) 2>/dev/null || true; exit 0' TERM INT
 log "syncing every ${interval}s, nodes: ${selector:-all}, peer file $peer_file"
 failures=0
 while :; do
