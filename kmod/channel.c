@@ -675,6 +675,17 @@ bool tsor_channel_has_unread(struct tsor_channel *ch)
 	return ret;
 }
 
+/* Whether @ch was reset (by the peer or the transport), or broken. */
+bool tsor_channel_failed(struct tsor_channel *ch)
+{
+	bool ret;
+
+	spin_lock_bh(&ch->lock);
+	ret = ch->err != 0;
+	spin_unlock_bh(&ch->lock);
+	return ret;
+}
+
 u32 tsor_channel_inq(struct tsor_channel *ch)
 {
 	u32 n;
