@@ -561,7 +561,7 @@ int tsor_channel_recvmsg(struct sock *sk, struct tsor_channel *ch,
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
 	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
 	while (copied < len) {
-		bool announce = false;
+		bool announce = false, more;
 		u32 cons = 0;
 		int n;
 
@@ -591,8 +591,16 @@ int tsor_channel_recvmsg(struct sock *sk, struct tsor_channel *ch,
 		err = ch->err;
 		if (!err && READ_ONCE(sk->sk_err))
 			err = -ECONNRESET;
-		n = !err && (ch->rx_fin || (sk->sk_shutdown & RCV_SHUTDOWN));
+		/*
+		 * Data and FIN may have landed together since the copy found
+		 * the ring empty: the stream ends only once it is read.
+		 */
+		more = !err && tsor_rx_avail(&ch->rx);
+		n = !err && !more &&
+		    (ch->rx_fin || (sk->sk_shutdown & RCV_SHUTDOWN));
 		spin_unlock_bh(&ch->lock);
+		if (more)
+			continue;
 		if (err || n)
 			break;		/* n: end of stream */
 		if (!timeo) {
@@ -663,6 +671,17 @@ bool tsor_channel_has_unread(struct tsor_channel *ch)
 
 	spin_lock_bh(&ch->lock);
 	ret = tsor_rx_avail(&ch->rx) != 0;
+	spin_unlock_bh(&ch->lock);
+	return ret;
+}
+
+/* Whether @ch was reset (by the peer or the transport), or broken. */
+bool tsor_channel_failed(struct tsor_channel *ch)
+{
+	bool ret;
+
+	spin_lock_bh(&ch->lock);
+	ret = ch->err != 0;
 	spin_unlock_bh(&ch->lock);
 	return ret;
 }

@@ -72,6 +72,7 @@ __poll_t tsor_channel_poll(struct sock *sk, struct tsor_channel *ch);
 void tsor_channel_shutdown(struct sock *sk, struct tsor_channel *ch,
 			   int how);
 bool tsor_channel_has_unread(struct tsor_channel *ch);
+bool tsor_channel_failed(struct tsor_channel *ch);
 void tsor_channel_release(struct tsor_channel *ch, bool abort);
 u32 tsor_channel_inq(struct tsor_channel *ch);
 u32 tsor_channel_outq(struct tsor_channel *ch);

@@ -142,6 +142,8 @@ struct tsor_lchan {
 	struct tsor_pair_ans ans;	/* client, with the peer's ring: */
 	struct tsor_wire_ring peer_ring;
 	u32 rx_prod;			/* what the peer wrote, for syncs */
+	bool fin_wait;			/* the peer's FIN came before fin_at */
+	u32 fin_at;			/* rx_prod at which its stream ends */
 
 	/* Device resources, under link->res_sem */
 	struct ib_mr *mr;
@@ -427,7 +429,41 @@ static void tsor_link_rx_data(struct tsor_link *l, u32 id, u32 len, bool fin)
 		ib_dma_sync_single_for_cpu(l->ibdev, dma, len - first,
 					   DMA_FROM_DEVICE);
 	lc->rx_prod += len;
+	if (lc->fin_wait && lc->rx_prod == lc->fin_at) {
+		lc->fin_wait = false;
+		fin = true;
+	}
 	tsor_link_up->data(lc->ch, len, fin);
+}
+
+/*
+ * The peer's FIN message, saying its stream ends at @at; link->lock held.
+ * RC delivers in order, so the data is all here: if it is not, writes were
+ * lost (a QP that failed half-way), and the stream must not end cleanly.
+ * The FIN waits for the data; a link that lost it is killed, which resets.
+ */
+static void tsor_link_rx_fin(struct tsor_link *l, struct tsor_lchan *lc,
+			     u32 id, u32 at)
+{
+	u32 ahead = at - lc->rx_prod;
+
+	if (!ahead) {
+		tsor_link_rx_data(l, id, 0, true);
+		return;
+	}
+	if (lc->state != TSOR_LC_OPEN || lc->closed)
+		return;
+	if (ahead > lc->ch->rx.size) {
+		/* Data beyond the end of the stream: no trust left. */
+		tsor_link_up->peer_closed(lc->ch, -ECONNRESET);
+		tsor_link_kill_locked(l, TSOR_FALLBACK_LINK_DOWN);
+		return;
+	}
+	pr_warn_ratelimited("link to %*phN: FIN %u bytes ahead of the data\n",
+			    l->remote.family == AF_INET ? 4 : 16,
+			    l->remote.raw, ahead);
+	lc->fin_wait = true;
+	lc->fin_at = at;
 }
 
 static void tsor_link_serve_queue(struct tsor_link *l,
@@ -507,7 +543,10 @@ static void tsor_link_rx_msg(struct tsor_link *l, const union tsor_msg *m)
 					     be32_to_cpu(m->credit.cons));
 		break;
 	case TSOR_MSG_FIN:
-		tsor_link_rx_data(l, id, 0, true);
+		if (m->hdr.flags & TSOR_MSGF_FIN_AT)
+			tsor_link_rx_fin(l, lc, id, be32_to_cpu(m->fin.prod));
+		else
+			tsor_link_rx_data(l, id, 0, true);
 		break;
 	case TSOR_MSG_CLOSE:
 		lc->peer_gone = true;
@@ -1650,9 +1689,16 @@ static int tsor_rdma_write(struct tsor_channel *ch, const struct tsor_span *span
 	struct tsor_ltx *tx;
 	int i, err;
 
-	if (!n)
-		return fin ? tsor_link_send(l, TSOR_MSG_FIN, 0, lc->peer_id,
-					    NULL) : 0;
+	if (!n) {
+		union tsor_msg m = {};
+
+		if (!fin)
+			return 0;
+		/* No write comes after a FIN: the cursor is final. */
+		m.fin.prod = cpu_to_be32(READ_ONCE(ch->tx.prod));
+		return tsor_link_send(l, TSOR_MSG_FIN, TSOR_MSGF_FIN_AT,
+				      lc->peer_id, &m);
+	}
 	tx = tsor_ltx_alloc(l, GFP_ATOMIC);
 	if (!tx)
 		return -ENOMEM;

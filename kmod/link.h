@@ -45,6 +45,7 @@ enum tsor_msg_type {
 
 /* Bits of tsor_msg_hdr.flags */
 #define TSOR_MSGF_ABORT		0x01	/* CLOSE: the peer sees a reset */
+#define TSOR_MSGF_FIN_AT	0x02	/* FIN: prod says where the stream ends */
 
 struct tsor_msg_hdr {
 	u8 type;
@@ -93,6 +94,15 @@ struct tsor_msg_credit {
 	__be32 cons;
 };
 
+/*
+ * The sender's producer cursor after its last byte: the receiver delivers
+ * the FIN only once it has that much, so a FIN never ends a stream short.
+ */
+struct tsor_msg_fin {
+	struct tsor_msg_hdr hdr;
+	__be32 prod;
+};
+
 #define TSOR_MSG_SIZE	128
 
 union tsor_msg {
@@ -100,6 +110,7 @@ union tsor_msg {
 	struct tsor_msg_pair_req req;
 	struct tsor_msg_pair_ans ans;
 	struct tsor_msg_credit credit;
+	struct tsor_msg_fin fin;
 	u8 raw[TSOR_MSG_SIZE];
 };
 

@@ -356,6 +356,15 @@ static int tsor_release(struct socket *sock)
 		/* Unread data makes TCP send a reset; so does the channel. */
 		abort = ch && (tsor_channel_has_unread(ch) ||
 			       tsor_sock_tcp_left(sk, ts));
+		/*
+		 * A channel that was reset (its link failed) resets TCP too:
+		 * the peer may have fallen back to TCP, not knowing we wrote
+		 * on the channel, and must not read a clean end of stream.
+		 */
+		if (ch && tsor_channel_failed(ch)) {
+			sock_set_flag(sk, SOCK_LINGER);
+			WRITE_ONCE(sk->sk_lingertime, 0);
+		}
 		release_sock(sk);
 		if (ch)
 			tsor_channel_release(ch, abort);
