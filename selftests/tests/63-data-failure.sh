@@ -15,84 +15,8 @@ source "$(dirname "$0")/../lib/tsor.sh"
 # shellcheck source=selftests/lib/data.sh
 source "$(dirname "$0")/../lib/data.sh"
 
-# How long a survivor may take to notice.
-BOUND=15
-# The programs' own limit on any wait: an error only after this long is a
-# hang that the kernel never reported.
-PROG_TIMEOUT=40
-
-log=$TSOR_OUT/fail.$$
-spid='' cpid=''
-
-progressed() {
-	[ "$(delta pod_a "${DATA_PATH}_tx_bytes")" -ge $((1 << 20)) ]
-}
-
-# ended PID: the process is gone (a zombie of ours counts as gone).
-ended() {
-	! kill -0 "$1" 2>/dev/null ||
-		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]
-}
-
-# survives NAME PID T0: NAME ended by itself within BOUND s of T0, with an
-# error of its own (not a timeout of the program: that is a hang).
-survives() {
-	local name=$1 pid=$2 t0=$3 rc=0 out
-	while ! ended "$pid" && [ $((SECONDS - t0)) -lt $((BOUND + 1)) ]; do
-		sleep 0.1
-	done
-	if ! ended "$pid"; then
-		kill -9 "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		fail "$desc: the $name noticed within $BOUND s" \
-			"still running after $BOUND s: $(tail -n 3 "$log.$name")"
-		return 1
-	fi
-	wait "$pid" || rc=$?
-	ok "$desc: the $name noticed within $BOUND s ($((SECONDS - t0)) s)"
-	out=$(grep -h 'FAIL' "$log.$name" | head -n 3)
-	if [ "$rc" = 0 ]; then
-		fail "$desc: the $name saw an error" "it exited 0: $(tail -n 3 "$log.$name")"
-	elif [[ $out == *watchdog* || $out == *expired* || $out == *"timed out"* ]]; then
-		fail "$desc: the $name saw an error" "only its own timeout ended it: $out"
-	else
-		ok "$desc: the $name saw an error"
-		diag "$name: $(head -n 1 <<<"$out")"
-	fi
-}
-
-# start PORT: a long stream from pod_a to pod_b, until 1 MiB crossed.
-start() {
-	local port=$1
-	snap
-	ip netns exec pod_b "$STREAM" server -p "$port" -n 1G -m block \
-		--timeout $PROG_TIMEOUT >"$log.server" 2>&1 &
-	spid=$!
-	wait_listen pod_b "$port" || { fail "$desc: server listens" "$(cat "$log.server")"; return 1; }
-	ip netns exec pod_a "$STREAM" client -a $DATA_B4 -p "$port" -n 1G -m block \
-		--timeout $PROG_TIMEOUT >"$log.client" 2>&1 &
-	cpid=$!
-	if ! wait_until progressed; then
-		fail "$desc: 1 MiB crossed the channel" "$(counters_diag)"
-		kill -9 "$spid" "$cpid" 2>/dev/null
-		wait "$spid" "$cpid" 2>/dev/null
-		return 1
-	fi
-	check_eq "$desc: the stream was paired" 1 "$(delta pod_a conn_paired)"
-}
-
-none_left() {
-	local ns
-	for ns in "$@"; do
-		[ "$(counter "$ns" sock_active)" = 0 ] || return 1
-	done
-}
-
-# settle NS...: no tsor socket is left in these pods.
-settle() {
-	check "$desc: no tsor socket left in $*" wait_until none_left "$@" ||
-		diag "$(counters_diag)"
-}
+# shellcheck source=selftests/lib/failure.sh
+source "$(dirname "$0")/../lib/failure.sh"
 
 body() {
 	desc="server SIGKILLed"
