@@ -367,6 +367,19 @@ static void tsor_ltx_done(struct ib_cq *cq, struct ib_wc *wc)
 		tsor_ltx_free(tx);
 }
 
+/* Sends @tx's message as a SEND on @l; on error @tx is still the caller's. */
+static int tsor_link_post_msg(struct tsor_link *l, struct tsor_ltx *tx)
+{
+	int err;
+
+	spin_lock_bh(&l->lock);
+	err = l->dead ? -ECONNRESET : tsor_ltx_msg_locked(l, tx);
+	if (!err)
+		err = tsor_link_post_locked(l, tx);
+	spin_unlock_bh(&l->lock);
+	return err;
+}
+
 /* Sends a message of @type to the peer's channel @chan. */
 static int tsor_link_send(struct tsor_link *l, u8 type, u8 flags, u32 chan,
 			  const union tsor_msg *body)
@@ -381,11 +394,7 @@ static int tsor_link_send(struct tsor_link *l, u8 type, u8 flags, u32 chan,
 	tx->msg.hdr.type = type;
 	tx->msg.hdr.flags = flags;
 	tx->msg.hdr.chan = cpu_to_be32(chan);
-	spin_lock_bh(&l->lock);
-	err = l->dead ? -ECONNRESET : tsor_ltx_msg_locked(l, tx);
-	if (!err)
-		err = tsor_link_post_locked(l, tx);
-	spin_unlock_bh(&l->lock);
+	err = tsor_link_post_msg(l, tx);
 	if (err)
 		tsor_ltx_free(tx);
 	return err;
@@ -950,11 +959,7 @@ static int tsor_lchan_ask(struct tsor_lchan *lc)
 	tsor_wire_addr_put(&m->daddr, &lc->req.daddr);
 	tsor_lchan_ring(lc, &m->ring);
 
-	spin_lock_bh(&l->lock);
-	err = l->dead ? -ECONNRESET : tsor_ltx_msg_locked(l, tx);
-	if (!err)
-		err = tsor_link_post_locked(l, tx);
-	spin_unlock_bh(&l->lock);
+	err = tsor_link_post_msg(l, tx);
 	if (!err)
 		return 0;
 fail:
@@ -1127,11 +1132,7 @@ static void tsor_link_serve_work(struct work_struct *work)
 		a->reason = TSOR_FALLBACK_NONE;
 		a->fin = ans.fin;
 		tsor_lchan_ring(lc, &a->ring);
-		spin_lock_bh(&l->lock);
-		err = l->dead ? -ECONNRESET : tsor_ltx_msg_locked(l, tx);
-		if (!err)
-			err = tsor_link_post_locked(l, tx);
-		spin_unlock_bh(&l->lock);
+		err = tsor_link_post_msg(l, tx);
 		if (!err)
 			tx = NULL;
 	}
