@@ -13,8 +13,10 @@
 #include "channel.h"
 
 /*
- * Allocates a zeroed buffer of *@size bytes (a power of two), or of a
- * smaller power of two down to @min, and says which in *@size.
+ * Allocates a buffer of *@size bytes (a power of two), or of a smaller
+ * power of two down to @min, and says which in *@size.  It is zeroed only
+ * if @gfp says __GFP_ZERO: a reader sees only bytes a writer put there, so
+ * only memory that an untrusted writer (a remote node) fills needs it.
  */
 void *tsor_buf_alloc(u32 *size, u32 min, gfp_t gfp)
 {
@@ -23,7 +25,7 @@ void *tsor_buf_alloc(u32 *size, u32 min, gfp_t gfp)
 	for (len = *size; len >= min && len >= PAGE_SIZE; len >>= 1) {
 		struct page *page;
 
-		page = alloc_pages(gfp | __GFP_ZERO | __GFP_NOWARN |
+		page = alloc_pages(gfp | __GFP_NOWARN |
 				   __GFP_NORETRY, get_order(len));
 		if (page) {
 			*size = len;

@@ -158,8 +158,15 @@ struct tsor_channel *tsor_channel_new(struct sock *sk, bool server,
 	if (!tsor_ring_reserve(tn, &reserved))
 		goto err_free;
 	ch->rx.size = reserved;
+	/*
+	 * A ring on this node is written only by our own sendmsg(); one a
+	 * remote node writes is zeroed, or a peer announcing bytes it never
+	 * wrote would show us stale memory.  Zeroing 512 KiB is most of what
+	 * pairing costs, so shared memory skips it.
+	 */
 	ch->rx_buf = tsor_buf_alloc(&ch->rx.size, TSOR_RING_MIN,
-				    GFP_KERNEL_ACCOUNT);
+				    GFP_KERNEL_ACCOUNT |
+				    (xp->path == TSOR_PATH_RDMA ? __GFP_ZERO : 0));
 	if (!ch->rx_buf)
 		goto err_unreserve;
 	set_active_memcg(memcg);
@@ -299,31 +306,43 @@ static void tsor_up_answered(struct tsor_channel *ch,
 	}
 }
 
-static void tsor_up_confirmed(struct tsor_channel *ch, bool ok)
+static void tsor_up_confirmed(struct tsor_channel *ch, int result)
 {
 	bool orphan;
 
 	spin_lock_bh(&ch->lock);
-	if (ok) {
-		tsor_pair_step(&ch->pair, TSOR_PAIR_EV_ACK, TSOR_FALLBACK_NONE);
-		ch->ready = true;
-		tsor_channel_count(ch, TSOR_STAT_CONN_PAIRED, 1);
-	} else {
+	orphan = !ch->sk;
+	if (result == -ECONNREFUSED) {
 		tsor_pair_step(&ch->pair, TSOR_PAIR_EV_NAK,
 			       TSOR_FALLBACK_REFUSED);
 		tsor_channel_count(ch, TSOR_STAT_PAIR_CANCELLED, 1);
+	} else {
+		tsor_pair_step(&ch->pair, TSOR_PAIR_EV_ACK, TSOR_FALLBACK_NONE);
+		ch->ready = true;
+		if (!result)
+			tsor_channel_count(ch, TSOR_STAT_CONN_PAIRED, 1);
 	}
-	orphan = !ch->sk;
-	if (ch->sk)
-		tsor_channel_wake(ch->sk, EPOLLOUT | EPOLLWRNORM | EPOLLIN);
-	else if (ok)
-		ch->tx_fin = true;
-	if (orphan && ok)
+	if (result && result != -ECONNREFUSED) {
+		/*
+		 * Paired in name only, so that the socket neither reads TCP
+		 * (the client's bytes may have gone to the ring) nor writes
+		 * there; the transport releases the channel, not close().
+		 */
+		ch->err = result;
+		ch->peer_closed = true;
 		ch->closed = true;
+		tsor_channel_count(ch, TSOR_STAT_CONN_RESET, 1);
+	} else if (!result && orphan) {
+		/* The server socket closed before the client confirmed. */
+		ch->tx_fin = true;
+		ch->closed = true;
+	}
+	if (ch->sk)
+		tsor_channel_wake(ch->sk, EPOLLIN | EPOLLOUT | EPOLLWRNORM |
+				  (ch->err ? EPOLLERR | EPOLLHUP : 0));
 	spin_unlock_bh(&ch->lock);
 
-	/* The server socket closed before the client confirmed: say so. */
-	if (orphan && ok) {
+	if (!result && orphan) {
 		ch->xp->write(ch, NULL, 0, true);
 		ch->xp->close(ch, false);
 	}

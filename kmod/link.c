@@ -524,14 +524,14 @@ static void tsor_link_rx_msg(struct tsor_link *l, const union tsor_msg *m)
 		lc = tsor_lchan_take(l, id, TSOR_LC_SERVED, TSOR_LC_OPEN);
 		if (!lc)
 			return;
-		tsor_link_up->confirmed(lc->ch, true);
+		tsor_link_up->confirmed(lc->ch, 0);
 		tsor_lchan_put(lc);
 		return;
 	case TSOR_MSG_CANCEL:
 		lc = tsor_lchan_take(l, id, TSOR_LC_SERVED, TSOR_LC_DONE);
 		if (!lc)
 			return;
-		tsor_link_up->confirmed(lc->ch, false);
+		tsor_link_up->confirmed(lc->ch, -ECONNREFUSED);
 		/* A cancelled server channel is ours to release. */
 		spin_lock_bh(&l->lock);
 		lc->closed = true;
@@ -1141,7 +1141,7 @@ static void tsor_link_serve_work(struct work_struct *work)
 		 * Served but never answered: the channel is cancelled, and
 		 * ours to release.  A live link still tells the client.
 		 */
-		tsor_link_up->confirmed(ch, false);
+		tsor_link_up->confirmed(ch, -ECONNREFUSED);
 		spin_lock_bh(&l->lock);
 		lc->state = TSOR_LC_DONE;
 		lc->closed = true;
@@ -1218,7 +1218,8 @@ static void tsor_lchan_link_down(struct tsor_lchan *lc)
 	if (answer)
 		tsor_link_up->answered(lc->ch, &ans);
 	if (cancel) {
-		tsor_link_up->confirmed(lc->ch, false);
+		/* The answer left: the client may be using the ring already. */
+		tsor_link_up->confirmed(lc->ch, -ECONNRESET);
 		spin_lock_bh(&l->lock);
 		lc->closed = true;
 		tsor_lchan_maybe_release(lc);

@@ -92,7 +92,7 @@ static void tsor_local_confirm(struct tsor_channel *ch, bool ok)
 {
 	struct tsor_local_pair *lp = ch->xp_priv;
 
-	tsor_local_up->confirmed(lp->ch[1], ok);
+	tsor_local_up->confirmed(lp->ch[1], ok ? 0 : -ECONNREFUSED);
 	/* A cancelled server side is ours to let go, without a close(). */
 	if (!ok)
 		tsor_local_drop(lp, 1);

@@ -108,10 +108,16 @@ struct tsor_xport_up {
 				      const struct tsor_transport *xp,
 				      struct tsor_pair_ans *ans);
 	/*
-	 * Server: CONFIRM (@ok) or CANCEL arrived, or the transport could not
-	 * send the answer (!@ok).  Exactly once per channel serve() returned.
+	 * Server: how the pairing ended, exactly once per channel serve()
+	 * returned.  0: CONFIRM arrived.  -ECONNREFUSED: CANCEL arrived, or
+	 * the answer never left; the connection stays TCP.  -ECONNRESET: the
+	 * answer left but the transport died before the client's verdict, so
+	 * the client may be writing into the ring or into TCP; neither side
+	 * can tell which bytes the other has, and the connection is reset.
+	 * With any error the channel is the transport's to release, without
+	 * a close().
 	 */
-	void (*confirmed)(struct tsor_channel *ch, bool ok);
+	void (*confirmed)(struct tsor_channel *ch, int result);
 	/* @len bytes landed in ch->rx_buf at the producer cursor; FIN after. */
 	void (*data)(struct tsor_channel *ch, u32 len, bool fin);
 	/* The peer read up to @cons. */
