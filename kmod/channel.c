@@ -14,11 +14,13 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/highmem.h>
 #include <linux/module.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/sched/mm.h>
 #include <linux/uio.h>
+#include <linux/wait_bit.h>
 #include <net/sock.h>
 #include "channel.h"
 
@@ -63,7 +65,10 @@ static void tsor_channel_free(struct tsor_channel *ch)
 	tsor_stat_add(tn, TSOR_STAT_RING_BYTES, -(s64)ch->rx.size);
 	tsor_stat_add(tn, TSOR_STAT_CHANNEL_ACTIVE, -1);
 	tsor_ring_unreserve(tn, ch->rx.size);
-	tsor_buf_free(ch->rx_buf, ch->rx.size);
+	if (ch->xp->path == TSOR_PATH_SHM)
+		tsor_ring_cache_put(tn, ch->rx_buf, ch->rx.size);
+	else
+		tsor_buf_free(ch->rx_buf, ch->rx.size);
 	put_net(ch->net);
 	kfree(ch);
 }
@@ -158,15 +163,14 @@ struct tsor_channel *tsor_channel_new(struct sock *sk, bool server,
 	if (!tsor_ring_reserve(tn, &reserved))
 		goto err_free;
 	ch->rx.size = reserved;
-	/*
-	 * A ring on this node is written only by our own sendmsg(); one a
-	 * remote node writes is zeroed, or a peer announcing bytes it never
-	 * wrote would show us stale memory.  Zeroing 512 KiB is most of what
-	 * pairing costs, so shared memory skips it.
-	 */
-	ch->rx_buf = tsor_buf_alloc(&ch->rx.size, TSOR_RING_MIN,
-				    GFP_KERNEL_ACCOUNT |
-				    (xp->path == TSOR_PATH_RDMA ? __GFP_ZERO : 0));
+	/* Zeroed where a remote node writes it: see buf.c. */
+	if (xp->path == TSOR_PATH_SHM)
+		ch->rx_buf = tsor_ring_cache_get(tn, ch->rx.size);
+	if (!ch->rx_buf)
+		ch->rx_buf = tsor_buf_alloc(&ch->rx.size, TSOR_RING_MIN,
+					    GFP_KERNEL_ACCOUNT |
+					    (xp->path == TSOR_PATH_SHM ?
+					     0 : __GFP_ZERO));
 	if (!ch->rx_buf)
 		goto err_unreserve;
 	set_active_memcg(memcg);
@@ -395,6 +399,61 @@ static void tsor_up_peer_closed(struct tsor_channel *ch, int err)
 	spin_unlock_bh(&ch->lock);
 }
 
+/* Copies up to @len bytes from @from into the pages @d lends. */
+static size_t tsor_direct_copy(struct tsor_direct *d, struct iov_iter *from,
+			       size_t len)
+{
+	size_t off = d->start, done = 0;
+	unsigned int i;
+
+	len = min(len, d->len);
+	for (i = 0; i < d->npages && done < len; i++) {
+		size_t chunk = min_t(size_t, PAGE_SIZE - off, len - done);
+		void *va = kmap_local_page(d->pages[i]);
+		size_t c = copy_from_iter(va + off, chunk, from);
+
+		kunmap_local(va);
+		done += c;
+		if (c != chunk)
+			break;
+		off = 0;
+	}
+	return done;
+}
+
+static size_t tsor_up_direct(struct tsor_channel *ch, struct iov_iter *from,
+			     size_t len)
+{
+	struct tsor_direct *d;
+	size_t n;
+
+	spin_lock_bh(&ch->lock);
+	d = ch->direct;
+	/* Bytes still in the ring come first: then no lending. */
+	if (!d || d->busy || d->done || tsor_rx_avail(&ch->rx) ||
+	    ch->rx_fin || ch->err || !ch->sk) {
+		spin_unlock_bh(&ch->lock);
+		return 0;
+	}
+	d->busy = true;
+	spin_unlock_bh(&ch->lock);
+
+	n = tsor_direct_copy(d, from, len);
+
+	spin_lock_bh(&ch->lock);
+	d->filled = n;
+	d->done = n != 0;
+	d->busy = false;
+	if (n && ch->sk)
+		tsor_channel_wake(ch->sk, EPOLLIN | EPOLLRDNORM);
+	spin_unlock_bh(&ch->lock);
+	/* Pairs with wait_var_event() in tsor_direct_take(). */
+	smp_mb();
+	wake_up_var(d);
+	/* A fault at the first byte: the ring path reports it. */
+	return n;
+}
+
 static void tsor_up_released(struct tsor_channel *ch)
 {
 }
@@ -406,6 +465,7 @@ static struct tsor_xport_up tsor_up __ro_after_init = {
 	.data = tsor_up_data,
 	.credit = tsor_up_credit,
 	.peer_closed = tsor_up_peer_closed,
+	.direct = tsor_up_direct,
 	.released = tsor_up_released,
 };
 
@@ -460,15 +520,40 @@ int tsor_channel_sendmsg(struct sock *sk, struct tsor_channel *ch,
 		struct tsor_span span[2];
 		u32 want = min_t(size_t, len - copied, ch->tx.size);
 		u32 n = 0, done = 0;
+		bool direct;
 		int i;
 
+		/*
+		 * A large write first offers itself to a blocked reader's
+		 * lent buffer (the transport's direct()), then the ring.
+		 */
 		spin_lock_bh(&ch->lock);
 		err = tsor_channel_tx_error(sk, ch);
-		if (!err && ch->ready)
+		direct = !err && ch->ready && ch->xp->direct &&
+			 len - copied >= TSOR_DIRECT_MIN;
+		if (!err && ch->ready && !direct)
 			n = tsor_tx_claim(&ch->tx, want, span);
 		spin_unlock_bh(&ch->lock);
 		if (err)
 			break;
+		if (direct) {
+			size_t c = ch->xp->direct(ch, &msg->msg_iter,
+						  len - copied);
+
+			if (c) {
+				copied += c;
+				ch->tx_bytes += c;
+				tsor_channel_stat_bytes(sk, ch, true, c);
+				continue;
+			}
+			spin_lock_bh(&ch->lock);
+			err = tsor_channel_tx_error(sk, ch);
+			if (!err)
+				n = tsor_tx_claim(&ch->tx, want, span);
+			spin_unlock_bh(&ch->lock);
+			if (err)
+				break;
+		}
 
 		if (!n) {
 			if (!timeo) {
@@ -521,13 +606,28 @@ int tsor_channel_sendmsg(struct sock *sk, struct tsor_channel *ch,
 	return sk_stream_error(sk, msg->msg_flags, err);
 }
 
-static bool tsor_channel_readable(struct sock *sk, struct tsor_channel *ch)
+/*
+ * Whether a lent buffer was filled and awaits its reader: the ring's bytes
+ * come after it, so no one else reads them until it is taken.
+ */
+static bool tsor_direct_pending(const struct tsor_channel *ch)
+{
+	return ch->direct && ch->direct->done;
+}
+
+/* @mine: the buffer this reader lent, if any. */
+static bool tsor_channel_readable(struct sock *sk, struct tsor_channel *ch,
+				  const struct tsor_direct *mine)
 {
 	bool ret;
 
 	spin_lock_bh(&ch->lock);
-	ret = tsor_rx_avail(&ch->rx) || ch->rx_fin || ch->err ||
-	      READ_ONCE(sk->sk_err) || (sk->sk_shutdown & RCV_SHUTDOWN);
+	if (tsor_direct_pending(ch))
+		ret = ch->direct == mine;
+	else
+		ret = tsor_rx_avail(&ch->rx) || ch->rx_fin || ch->err ||
+		      READ_ONCE(sk->sk_err) ||
+		      (sk->sk_shutdown & RCV_SHUTDOWN);
 	spin_unlock_bh(&ch->lock);
 	return ret;
 }
@@ -541,7 +641,7 @@ static int tsor_channel_copy_out(struct tsor_channel *ch, struct msghdr *msg,
 	int i;
 
 	spin_lock_bh(&ch->lock);
-	n = tsor_rx_peek(&ch->rx, len, span);
+	n = tsor_direct_pending(ch) ? 0 : tsor_rx_peek(&ch->rx, len, span);
 	spin_unlock_bh(&ch->lock);
 
 	for (i = 0; i < 2 && i < (int)n && span[i].len; i++) {
@@ -564,11 +664,88 @@ static int tsor_channel_copy_out(struct tsor_channel *ch, struct msghdr *msg,
 	return done;
 }
 
+/*
+ * A reader about to sleep on an empty ring lends up to @len bytes of its
+ * buffer to the writer (see struct tsor_direct).  Only user memory, and
+ * only where the transport can write there; false if nothing was lent.
+ */
+static bool tsor_direct_lend(struct tsor_channel *ch, struct msghdr *msg,
+			     size_t len, struct tsor_direct *d)
+{
+	ssize_t n;
+	bool lent = false;
+
+	if (!ch->xp->direct || len < TSOR_DIRECT_MIN ||
+	    !user_backed_iter(&msg->msg_iter))
+		return false;
+	n = iov_iter_get_pages2(&msg->msg_iter, d->pages,
+				min_t(size_t, len,
+				      TSOR_DIRECT_PAGES * PAGE_SIZE),
+				TSOR_DIRECT_PAGES, &d->start);
+	if (n <= 0)
+		return false;
+	d->len = n;
+	d->npages = DIV_ROUND_UP(d->start + n, PAGE_SIZE);
+	d->filled = 0;
+	d->busy = false;
+	d->done = false;
+
+	spin_lock_bh(&ch->lock);
+	if (!ch->direct && !tsor_rx_avail(&ch->rx) && !ch->rx_fin &&
+	    !ch->err) {
+		ch->direct = d;
+		lent = true;
+	}
+	spin_unlock_bh(&ch->lock);
+	if (!lent) {
+		release_pages(d->pages, d->npages);
+		iov_iter_revert(&msg->msg_iter, n);
+	}
+	return lent;
+}
+
+/*
+ * Takes back the buffer lent: waits for a writer still copying into it,
+ * lets the pages go and gives the iterator back what was not filled.
+ * Returns the bytes the writer put there.
+ */
+static size_t tsor_direct_take(struct sock *sk, struct tsor_channel *ch,
+			       struct msghdr *msg, struct tsor_direct *d)
+{
+	size_t filled;
+	unsigned int i;
+	bool busy, more;
+
+	spin_lock_bh(&ch->lock);
+	ch->direct = NULL;
+	busy = d->busy;
+	spin_unlock_bh(&ch->lock);
+	if (busy)
+		wait_var_event(d, !READ_ONCE(d->busy));
+
+	spin_lock_bh(&ch->lock);
+	filled = d->done ? d->filled : 0;
+	more = tsor_rx_avail(&ch->rx) != 0;
+	spin_unlock_bh(&ch->lock);
+
+	for (i = 0; i < d->npages; i++) {
+		if ((size_t)i * PAGE_SIZE < d->start + filled)
+			set_page_dirty_lock(d->pages[i]);
+		put_page(d->pages[i]);
+	}
+	iov_iter_revert(&msg->msg_iter, d->len - filled);
+	/* Another reader may have waited for this buffer to be taken. */
+	if (more)
+		tsor_channel_wake(sk, EPOLLIN | EPOLLRDNORM);
+	return filled;
+}
+
 int tsor_channel_recvmsg(struct sock *sk, struct tsor_channel *ch,
 			 struct msghdr *msg, size_t len, int flags)
 {
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	bool peek = flags & MSG_PEEK;
+	struct tsor_direct d;
 	size_t copied = 0;
 	int target, err = 0;
 	long timeo;
@@ -580,7 +757,7 @@ int tsor_channel_recvmsg(struct sock *sk, struct tsor_channel *ch,
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
 	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
 	while (copied < len) {
-		bool announce = false, more;
+		bool announce = false, more, pending, lent;
 		u32 cons = 0;
 		int n;
 
@@ -614,8 +791,9 @@ int tsor_channel_recvmsg(struct sock *sk, struct tsor_channel *ch,
 		 * Data and FIN may have landed together since the copy found
 		 * the ring empty: the stream ends only once it is read.
 		 */
-		more = !err && tsor_rx_avail(&ch->rx);
-		n = !err && !more &&
+		pending = tsor_direct_pending(ch);
+		more = !err && !pending && tsor_rx_avail(&ch->rx);
+		n = !err && !more && !pending &&
 		    (ch->rx_fin || (sk->sk_shutdown & RCV_SHUTDOWN));
 		spin_unlock_bh(&ch->lock);
 		if (more)
@@ -630,9 +808,25 @@ int tsor_channel_recvmsg(struct sock *sk, struct tsor_channel *ch,
 			err = sock_intr_errno(timeo);
 			break;
 		}
+		lent = !peek && tsor_direct_lend(ch, msg, len - copied, &d);
 		add_wait_queue(sk_sleep(sk), &wait);
-		sk_wait_event(sk, &timeo, tsor_channel_readable(sk, ch), &wait);
+		sk_wait_event(sk, &timeo,
+			      tsor_channel_readable(sk, ch, lent ? &d : NULL),
+			      &wait);
 		remove_wait_queue(sk_sleep(sk), &wait);
+		if (lent) {
+			size_t filled = tsor_direct_take(sk, ch, msg, &d);
+
+			if (filled) {
+				copied += filled;
+				ch->rx_bytes += filled;
+				tsor_channel_stat_bytes(sk, ch, false, filled);
+				tsor_stat_add(tsor_net(sock_net(sk)),
+					      TSOR_STAT_SHM_DIRECT_BYTES, filled);
+				if (copied >= target)
+					break;
+			}
+		}
 	}
 	release_sock(sk);
 

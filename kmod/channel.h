@@ -17,6 +17,24 @@
 #define TSOR_RING_MIN	(64U << 10)
 #define TSOR_RING_MAX	(4U << 20)
 
+/*
+ * A reader blocked on an empty ring lends the start of its own buffer, so
+ * that the writer's copy is the only one (shared memory only).  It lives in
+ * the reader's stack frame; the writer fills it under ch->lock's rules.
+ */
+#define TSOR_DIRECT_PAGES	32
+#define TSOR_DIRECT_MIN		(16U << 10)	/* smaller reads use the ring */
+
+struct tsor_direct {
+	struct page *pages[TSOR_DIRECT_PAGES];
+	unsigned int npages;
+	size_t start;			/* offset into pages[0] */
+	size_t len;			/* bytes lent */
+	size_t filled;			/* bytes the writer put there */
+	bool busy;			/* a writer is copying: keep it pinned */
+	bool done;			/* filled: the reader must take it */
+};
+
 struct tsor_channel {
 	refcount_t ref;
 	spinlock_t lock;		/* cursors, flags, sk; taken with _bh */
@@ -25,6 +43,8 @@ struct tsor_channel {
 	struct tsor_ring_tx tx;		/* the peer's ring, which we fill */
 	void *rx_buf;			/* rx.size bytes, physically contiguous */
 	void *tx_buf;			/* transport: where writes are staged */
+
+	struct tsor_direct *direct;	/* lent by the blocked reader */
 
 	const struct tsor_transport *xp;
 	void *xp_priv;			/* transport */
@@ -49,6 +69,8 @@ struct tsor_channel {
 /* buf.c: physically contiguous buffers for rings and staging copies. */
 void *tsor_buf_alloc(u32 *size, u32 min, gfp_t gfp);
 void tsor_buf_free(void *buf, u32 size);
+void *tsor_ring_cache_get(struct tsor_net *tn, u32 size);
+void tsor_ring_cache_put(struct tsor_net *tn, void *buf, u32 size);
 
 static inline void tsor_channel_get(struct tsor_channel *ch)
 {

@@ -3,7 +3,9 @@
  * The shared-memory transport: both ends of the connection live on this
  * node, so each side's staging area is simply the other side's ring.  A
  * send copies once, into the peer's ring, and a receive copies once, out
- * of its own; a "write" only tells the peer how far the bytes go.
+ * of its own; a "write" only tells the peer how far the bytes go.  When
+ * the peer's reader is blocked on an empty ring, direct() copies into the
+ * reader's own buffer instead: one copy in all.
  *
  * The two channels are joined by a struct tsor_local_pair, which holds a
  * reference on each until both were closed.  Its lock makes a close and
@@ -139,6 +141,25 @@ static int tsor_local_credit(struct tsor_channel *ch, u32 cons)
 	return 0;
 }
 
+static size_t tsor_local_direct(struct tsor_channel *ch,
+				struct iov_iter *from, size_t len)
+{
+	struct tsor_local_pair *lp = ch->xp_priv;
+	struct tsor_channel *peer;
+	size_t n;
+
+	spin_lock_bh(&lp->lock);
+	peer = tsor_local_peer(lp, ch);
+	if (peer)
+		tsor_channel_get(peer);
+	spin_unlock_bh(&lp->lock);
+	if (!peer)
+		return 0;
+	n = tsor_local_up->direct(peer, from, len);
+	tsor_channel_put(peer);
+	return n;
+}
+
 static void tsor_local_close(struct tsor_channel *ch, bool abort)
 {
 	struct tsor_local_pair *lp = ch->xp_priv;
@@ -158,6 +179,7 @@ const struct tsor_transport tsor_local_transport = {
 	.pair = tsor_local_pair,
 	.confirm = tsor_local_confirm,
 	.write = tsor_local_write,
+	.direct = tsor_local_direct,
 	.credit = tsor_local_credit,
 	.close = tsor_local_close,
 };

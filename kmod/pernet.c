@@ -27,6 +27,8 @@ static int __net_init tsor_net_init(struct net *net)
 	INIT_LIST_HEAD(&tn->node);
 	spin_lock_init(&tn->socks_lock);
 	INIT_LIST_HEAD(&tn->socks);
+	spin_lock_init(&tn->ring_cache_lock);
+	INIT_LIST_HEAD(&tn->ring_cache);
 	return 0;
 }
 
@@ -46,6 +48,8 @@ static void __net_exit tsor_net_exit(struct net *net)
 	 * tearing down.
 	 */
 	tsor_net_configure(tn, &cfg);
+	/* Channels hold the netns too: every ring is back by now. */
+	tsor_ring_cache_drain(tn);
 	free_percpu(tn->stats);
 }
 

@@ -17,6 +17,7 @@
 #define _TSOR_TRANSPORT_H
 
 #include <linux/types.h>
+#include <linux/uio.h>
 #include "tsor.h"
 
 struct tsor_channel;
@@ -71,6 +72,15 @@ struct tsor_transport {
 	 */
 	int (*write)(struct tsor_channel *ch, const struct tsor_span *span,
 		     int n, bool fin);
+	/*
+	 * Optional, process context, may sleep: copies up to @len bytes from
+	 * @from straight into a buffer the peer's blocked reader lent (see
+	 * tsor_xport_up.direct).  Returns the bytes copied: 0 if the peer lent
+	 * none (or at a fault, which the ring's copy then reports).  Only a
+	 * transport whose peer's memory is this node's offers it.
+	 */
+	size_t (*direct)(struct tsor_channel *ch, struct iov_iter *from,
+			 size_t len);
 	/* Tells the peer the receiver has read up to cursor @cons. */
 	int (*credit)(struct tsor_channel *ch, u32 cons);
 	/*
@@ -124,6 +134,14 @@ struct tsor_xport_up {
 	void (*credit)(struct tsor_channel *ch, u32 cons);
 	/* The peer closed the channel (after its FIN), or reset it (@err). */
 	void (*peer_closed)(struct tsor_channel *ch, int err);
+	/*
+	 * Process context, may sleep: the peer's direct() towards @ch, which
+	 * the transport keeps alive for the call.  Fills the buffer @ch's
+	 * reader lent, if it lent one and its ring is empty, so that the
+	 * bytes stay in order.
+	 */
+	size_t (*direct)(struct tsor_channel *ch, struct iov_iter *from,
+			 size_t len);
 	/* Nothing in the transport refers to @ch any more. */
 	void (*released)(struct tsor_channel *ch);
 };

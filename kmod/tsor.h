@@ -58,6 +58,10 @@ struct tsor_net {
 	spinlock_t socks_lock;		/* socks */
 	struct list_head socks;		/* tsor sockets, for conn dumps */
 	atomic_long_t ring_bytes;	/* receive rings its channels hold */
+	/* Shared-memory rings kept for the namespace's next connections. */
+	spinlock_t ring_cache_lock;
+	struct list_head ring_cache;
+	unsigned int ring_cached;
 };
 
 /* pernet.c */
@@ -75,6 +79,8 @@ static inline bool tsor_net_enabled(const struct net *net)
 
 int tsor_pernet_init(void);
 void tsor_pernet_exit(void);
+/* buf.c: frees the rings @tn kept for reuse. */
+void tsor_ring_cache_drain(struct tsor_net *tn);
 
 /* What one NETNS_SET changes, all at once. */
 struct tsor_net_cfg {

@@ -150,6 +150,12 @@ enum tsor_stat {
 	TSOR_STAT_RING_BYTES,		/* gauge: their receive rings' memory */
 	TSOR_STAT_FALLBACK_EXCLUDED,	/* fallback for TSOR_FALLBACK_EXCLUDED */
 	TSOR_STAT_PAIR_DENY_EXCLUDED,	/* the server's netns excludes it */
+	TSOR_STAT_SHM_DIRECT_BYTES,	/* of shm_rx_bytes: copied straight
+					 * into a blocked reader's buffer
+					 */
+	TSOR_STAT_RING_CACHED_BYTES,	/* gauge: closed connections' rings
+					 * kept for the netns's next ones
+					 */
 
 	__TSOR_STAT_MAX
 };
