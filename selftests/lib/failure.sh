@@ -64,7 +64,11 @@ start() {
 		--timeout $PROG_TIMEOUT >"$log.client" 2>&1 &
 	cpid=$!
 	if ! wait_until progressed; then
-		fail "$desc: 1 MiB crossed the channel" "$(counters_diag)"
+		fail "$desc: 1 MiB crossed the channel" "$(counters_diag)
+client: $(tail -3 "$log.client")
+server: $(tail -3 "$log.server")
+pod_a: $(ip netns exec pod_a ss -tni 2>&1 | tail -4)
+$(ip -n pod_a neigh 2>&1)"
 		kill -9 "$spid" "$cpid" 2>/dev/null
 		wait "$spid" "$cpid" 2>/dev/null
 		return 1

@@ -738,6 +738,48 @@ static bool case_waitall(struct ctx *x)
 	return !x->failed;
 }
 
+/*
+ * Large writes reach a reader that is blocked on an empty socket: over
+ * shared memory they are copied straight into its buffer (a lent buffer
+ * takes 128 KiB, the rest of a write goes through the ring).
+ */
+static bool case_lent(struct ctx *x)
+{
+	struct slow_sender ss = { .tag = 31, .pieces = 12, .piece = 200000, .delay_ms = 20 };
+	size_t total = (size_t)ss.pieces * ss.piece, half = total / 2, got = 0;
+	uint8_t *b = malloc(total);
+	pthread_t t;
+	ssize_t n = 0;
+	int c, s;
+
+	if (!b)
+		return failf(x, "malloc(%zu) failed", total);
+	if (!open_pair(x, &c, &s)) {
+		free(b);
+		return false;
+	}
+	ss.fd = s;
+	pthread_create(&t, NULL, slow_send, &ss);
+	/* Half with reads of up to 256 KiB, the rest in one MSG_WAITALL. */
+	while (got < half) {
+		n = recv(c, b + got, half - got < 262144 ? half - got : 262144, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got == half) {
+		n = recv(c, b + got, total - got, MSG_WAITALL);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	pthread_join(t, NULL);
+	if (CHECK(x, got == total, "read %zu of %zu bytes (last recv %zd: %s)",
+		  got, total, n, n < 0 ? strerror(errno) : "ok"))
+		verify(x, b, total, 31, 0, "12 writes of 200000 bytes, 20 ms apart");
+	free(b);
+	return !x->failed;
+}
+
 static bool case_dontwait(struct ctx *x)
 {
 	int c, s;
@@ -1359,6 +1401,7 @@ static const struct tcase cases[] = {
 	{ "sndtimeo", "SO_SNDTIMEO bounds a blocking send: partial count, then EAGAIN", case_sndtimeo },
 	{ "peek", "MSG_PEEK returns data without consuming it", case_peek },
 	{ "waitall", "MSG_WAITALL gathers several sends", case_waitall },
+	{ "lent", "large writes 20 ms apart reach a blocked reader intact, also with MSG_WAITALL", case_lent },
 	{ "dontwait", "MSG_DONTWAIT on a blocking socket: EAGAIN when empty and when full", case_dontwait },
 	{ "inq", "FIONREAD and SIOCINQ count unread bytes", case_inq },
 	{ "outq", "SIOCOUTQ falls to 0 once the peer read everything", case_outq },
