@@ -323,8 +323,13 @@ static void tsor_state_change(struct sock *sk)
 	ts = tsor_sk(sk);
 	if (ts) {
 		ts->tcp_state_change(sk);
+		/*
+		 * A blocking connect() pairs on its own as it returns; a work
+		 * item would only cost a second wake-up.
+		 */
 		if (sk->sk_state == TCP_ESTABLISHED &&
-		    !test_bit(TSOR_SKF_STARTED, &ts->flags))
+		    !test_bit(TSOR_SKF_STARTED, &ts->flags) &&
+		    !test_bit(TSOR_SKF_CONNECTING, &ts->flags))
 			tsor_pair_schedule(sk);
 	}
 	rcu_read_unlock();
@@ -387,8 +392,23 @@ static int tsor_connect(struct socket *sock, struct sockaddr *uaddr,
 		write_unlock_bh(&sk->sk_callback_lock);
 	}
 
+	if (ts && !(flags & O_NONBLOCK))
+		set_bit(TSOR_SKF_CONNECTING, &ts->flags);
 	err = tcp_ops(sock)->connect(sock, uaddr, addr_len, flags);
-	if (err || !ts)
+	if (!ts)
+		return err;
+	if (!(flags & O_NONBLOCK)) {
+		clear_bit(TSOR_SKF_CONNECTING, &ts->flags);
+		/*
+		 * Interrupted (or out of SO_SNDTIMEO) just as the connection
+		 * came up, the work item was skipped: pair it now all the same,
+		 * as the caller no longer waits for it.
+		 */
+		smp_mb__after_atomic();
+		if (err)
+			tsor_pair_start(sk);
+	}
+	if (err)
 		return err;
 
 	/* Blocking connect: pair now, and return once settled. */

@@ -21,6 +21,7 @@ enum tsor_sock_state {
 enum {
 	TSOR_SKF_CLIENT,	/* connect() was called */
 	TSOR_SKF_STARTED,	/* pairing was started, or judged pointless */
+	TSOR_SKF_CONNECTING,	/* a blocking connect() waits: it pairs */
 };
 
 struct tsor_sock {
