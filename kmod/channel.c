@@ -607,6 +607,18 @@ int tsor_channel_sendmsg(struct sock *sk, struct tsor_channel *ch,
 }
 
 /*
+ * The end of what this side reads: the peer's FIN on the channel, or our
+ * own shutdown(SHUT_RD).  Never the inner TCP connection's FIN (the
+ * socket's RCV_SHUTDOWN): the peer sends that as it closes, over IP, and
+ * it can overtake the channel's last bytes, which an RDMA link may still
+ * be retransmitting.  ch->lock held.
+ */
+static bool tsor_channel_rx_ended(const struct tsor_channel *ch)
+{
+	return ch->rx_fin || ch->rd_shut;
+}
+
+/*
  * Whether a lent buffer was filled and awaits its reader: the ring's bytes
  * come after it, so no one else reads them until it is taken.
  */
@@ -625,9 +637,8 @@ static bool tsor_channel_readable(struct sock *sk, struct tsor_channel *ch,
 	if (tsor_direct_pending(ch))
 		ret = ch->direct == mine;
 	else
-		ret = tsor_rx_avail(&ch->rx) || ch->rx_fin || ch->err ||
-		      READ_ONCE(sk->sk_err) ||
-		      (sk->sk_shutdown & RCV_SHUTDOWN);
+		ret = tsor_rx_avail(&ch->rx) || tsor_channel_rx_ended(ch) ||
+		      ch->err || READ_ONCE(sk->sk_err);
 	spin_unlock_bh(&ch->lock);
 	return ret;
 }
@@ -793,8 +804,7 @@ int tsor_channel_recvmsg(struct sock *sk, struct tsor_channel *ch,
 		 */
 		pending = tsor_direct_pending(ch);
 		more = !err && !pending && tsor_rx_avail(&ch->rx);
-		n = !err && !more && !pending &&
-		    (ch->rx_fin || (sk->sk_shutdown & RCV_SHUTDOWN));
+		n = !err && !more && !pending && tsor_channel_rx_ended(ch);
 		spin_unlock_bh(&ch->lock);
 		if (more)
 			continue;
@@ -844,10 +854,10 @@ __poll_t tsor_channel_poll(struct sock *sk, struct tsor_channel *ch)
 	reset = ch->err || READ_ONCE(sk->sk_err);
 	if (reset)
 		mask |= EPOLLERR;
-	if (reset || shutdown == SHUTDOWN_MASK ||
-	    (ch->rx_fin && (shutdown & SEND_SHUTDOWN)))
+	if (reset ||
+	    (tsor_channel_rx_ended(ch) && (shutdown & SEND_SHUTDOWN)))
 		mask |= EPOLLHUP;
-	if (reset || ch->rx_fin || (shutdown & RCV_SHUTDOWN))
+	if (reset || tsor_channel_rx_ended(ch))
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
 	else if (tsor_rx_avail(&ch->rx) >= lowat)
 		mask |= EPOLLIN | EPOLLRDNORM;
@@ -866,6 +876,8 @@ void tsor_channel_shutdown(struct sock *sk, struct tsor_channel *ch, int how)
 	/* how is SHUT_RD/WR/RDWR; +1 gives the RCV/SEND_SHUTDOWN bits. */
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | ((how + 1) & SHUTDOWN_MASK));
 	spin_lock_bh(&ch->lock);
+	if ((how + 1) & RCV_SHUTDOWN)
+		ch->rd_shut = true;
 	if ((sk->sk_shutdown & SEND_SHUTDOWN) && !ch->tx_fin && ch->ready &&
 	    !ch->err) {
 		ch->tx_fin = true;

@@ -57,6 +57,7 @@ struct tsor_channel {
 	bool server;
 	bool ready;			/* may send: the peer knows our ring */
 	bool rx_fin;			/* peer's FIN seen */
+	bool rd_shut;			/* shutdown(SHUT_RD) here */
 	bool tx_fin;			/* our FIN sent */
 	bool peer_closed;		/* peer's socket is gone */
 	bool closed;			/* xp->close() called or due */
