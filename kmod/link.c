@@ -667,7 +667,11 @@ static void tsor_link_free_res(struct tsor_link *l)
 		kfree(l->rx);
 		l->rx = NULL;
 	}
-	l->pd = NULL;
+	/* Its QP is gone, and every MR of its channels was deregistered. */
+	if (l->pd) {
+		ib_dealloc_pd(l->pd);
+		l->pd = NULL;
+	}
 }
 
 /* Makes the QP on the device rdma_cm resolved; res_sem held. */
@@ -675,6 +679,7 @@ static int tsor_link_setup(struct tsor_link *l)
 {
 	struct ib_device *ibdev = l->id->device;
 	struct ib_qp_init_attr qa = {};
+	struct ib_pd *pd;
 	u32 sq, rq, i;
 	int err;
 
@@ -682,9 +687,18 @@ static int tsor_link_setup(struct tsor_link *l)
 	spin_lock_bh(&tsor_links_lock);
 	l->ibdev = ibdev;
 	spin_unlock_bh(&tsor_links_lock);
-	l->pd = tsor_dev_pd(ibdev);
-	if (!l->pd)
+	if (!tsor_dev_pd(ibdev))
 		return -ENODEV;
+	/*
+	 * A protection domain of the link's own: the rkeys of its channels'
+	 * rings are valid only for requests that arrive on its QP, so a peer
+	 * that learns or guesses another link's rkey and address still
+	 * cannot write there (docs/rdma-link.md, "Memory").
+	 */
+	pd = ib_alloc_pd(ibdev, 0);
+	if (IS_ERR(pd))
+		return PTR_ERR(pd);
+	l->pd = pd;
 
 	sq = min_t(u32, TSOR_LINK_SQ, ibdev->attrs.max_qp_wr - 1);
 	rq = min_t(u32, TSOR_LINK_RQ, ibdev->attrs.max_qp_wr - 1);

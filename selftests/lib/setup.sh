@@ -29,6 +29,8 @@ TSOR_PACKAGES=(
 	yamllint shellcheck python3-yaml
 	# RDMA tests (Soft-RoCE)
 	rdma-core ibverbs-utils rdmacm-utils perftest
+	# the rogue node of tests/45-rogue (selftests/progs/tsor_rogue)
+	libibverbs-dev librdmacm-dev
 	# data-path tests: unmodified applications between pods (64-apps)
 	redis-server redis-tools iperf3 nodejs curl
 )
