@@ -199,6 +199,8 @@ static void tsor_link_kill_locked(struct tsor_link *l,
 	lockdep_assert_held(&l->lock);
 	if (l->dead)
 		return;
+	if (l->connected)
+		tsor_stat_inc(tsor_net(&init_net), TSOR_STAT_LINK_DOWN);
 	l->dead = true;
 	l->state = TSOR_LINK_DOWN;
 	l->reason = reason;
@@ -1374,6 +1376,7 @@ static void tsor_link_established(struct tsor_link *l)
 	spin_lock_bh(&l->lock);
 	up = !l->dead;
 	if (up) {
+		tsor_stat_inc(tsor_net(&init_net), TSOR_STAT_LINK_UP);
 		l->state = TSOR_LINK_UP;
 		l->connected = true;
 		tsor_link_backlog_locked(l);

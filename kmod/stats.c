@@ -55,6 +55,8 @@ static const char * const tsor_stat_names[__TSOR_STAT_MAX] = {
 	[TSOR_STAT_PAIR_DENY_EXCLUDED] = "pair_deny_excluded",
 	[TSOR_STAT_SHM_DIRECT_BYTES] = "shm_direct_bytes",
 	[TSOR_STAT_RING_CACHED_BYTES] = "ring_cached_bytes",
+	[TSOR_STAT_LINK_UP] = "link_up",
+	[TSOR_STAT_LINK_DOWN] = "link_down",
 };
 
 const char *tsor_stat_name(enum tsor_stat id)

@@ -156,6 +156,9 @@ enum tsor_stat {
 	TSOR_STAT_RING_CACHED_BYTES,	/* gauge: closed connections' rings
 					 * kept for the netns's next ones
 					 */
+	/* RDMA links to other nodes, either end; counted in the initial netns. */
+	TSOR_STAT_LINK_UP,		/* links established */
+	TSOR_STAT_LINK_DOWN,		/* established links that went down */
 
 	__TSOR_STAT_MAX
 };
