@@ -16,7 +16,8 @@
 # On a node of the two-node topology (TSOR_NODE set: selftests/lib/nodes.sh)
 # both nodes run the same list: each test file starts when both reached it,
 # each node tells the other when it left one, and the dmesg check waits
-# until both finished them all.
+# until both finished them all (or the other node stopped its guest on
+# purpose: node_expect_down in selftests/lib/nodes.sh).
 #
 # Meant for the guest (selftests/run.sh boots one, or two nodes, to run it);
 # run.sh also runs the host-side checks with it.
@@ -111,10 +112,17 @@ main() {
 		i=$((i + 1))
 		run_test "$f" "$i.$(basename "$f" .sh)"
 	done
-	# Neither node powers off while the other may still need it.
+	# Neither node powers off while the other may still need it; a node
+	# that stopped its guest on purpose (node_expect_down) needs nothing.
 	if [ -n "${TSOR_NODE:-}" ]; then
 		export NODE_SCOPE=harness
-		err=$(node_barrier end "$join_timeout" 2>&1) || point fail "both nodes reach the end" "$err"
+		if node_peer_down_expected; then
+			diag "node $NODE_PEER stopped its guest on purpose in" \
+				"$(cat "$TSOR_EXCHANGE/expected-down.node$NODE_PEER")"
+		else
+			err=$(node_barrier end "$join_timeout" 2>&1) ||
+				point fail "both nodes reach the end" "$err"
+		fi
 	fi
 	if [ $dmesg = 1 ]; then
 		dmesg >"$TSOR_OUT/dmesg.txt"

@@ -19,6 +19,12 @@
 #                                has put it
 #   node_rxe_up                  Soft-RoCE device rxe0 on eth0, ACTIVE;
 #                                idempotent
+#   node_expect_down             this node is about to stop its own guest on
+#                                purpose (a test of the other node's failure
+#                                handling): boot_nodes and the other node's
+#                                harness take its end as expected, for this
+#                                test file only
+#   node_peer_down_expected      the other node said so, in this run
 #
 # The nodes meet in $TSOR_EXCHANGE, a host directory both guests mount over
 # 9p, in a subdirectory per test file ($NODE_SCOPE, set by the harness), so
@@ -108,6 +114,19 @@ node_exit() {
 	dir=$(_node_dir) || return 1
 	echo "$1" >"$dir/.exit.node$TSOR_NODE" &&
 		mv -f "$dir/.exit.node$TSOR_NODE" "$dir/exit.node$TSOR_NODE"
+}
+
+# Outside the test file's directory: the harness and boot_nodes read it
+# after the file ended.  It names the test file, for their messages.
+node_expect_down() {
+	_node_dir >/dev/null || return 1
+	printf '%s\n' "$NODE_SCOPE" >"$TSOR_EXCHANGE/.expected-down.node$TSOR_NODE" &&
+		mv -f "$TSOR_EXCHANGE/.expected-down.node$TSOR_NODE" \
+			"$TSOR_EXCHANGE/expected-down.node$TSOR_NODE"
+}
+
+node_peer_down_expected() {
+	[ -e "$TSOR_EXCHANGE/expected-down.node$NODE_PEER" ]
 }
 
 # rdma_rxe needs the crc32 crypto driver, which nothing loads for it;

@@ -1,0 +1,183 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The node link goes down and back up under live RDMA streams: node 1 takes
+# its eth0 (the network under rxe0) down, then up.  Node 2's pod serves,
+# node 1's connects, both ways at once over tsor's RDMA link.
+#
+#   short: eth0 down for 2 s under two 8 MiB streams
+#   long:  eth0 down for 20 s under two 1 GiB streams (past the RDMA
+#          link's retries)
+#
+# Every stream, on each node, must end within BOUND seconds of the link
+# going down, and either complete byte-exact (SHA-256 agreed by both ends)
+# or fail with an error of its own: never a hang, never a clean end of
+# stream short of the data.  Once eth0 is up again, a new connection pairs
+# over RDMA again, on a new link, counted (link_up, and link_down for the
+# one that was lost).
+#
+#   node  pod CIDR       pod eth0
+#   1     10.21.1.0/24   10.21.1.2
+#   2     10.21.2.0/24   10.21.2.2
+set -uo pipefail
+# shellcheck source=selftests/lib/tap.sh
+source "$(dirname "$0")/../lib/tap.sh"
+# shellcheck source=selftests/lib/nodes.sh
+source "$(dirname "$0")/../lib/nodes.sh"
+# shellcheck source=selftests/lib/tsor.sh
+source "$(dirname "$0")/../lib/tsor.sh"
+
+me=$TSOR_NODE peer=$NODE_PEER
+pod_ip() { echo "10.21.$1.2"; }
+log=$TSOR_OUT/link-flap
+BOUND=60 PROG_TIMEOUT=200
+
+cleanup() {
+	local pid
+	for pid in $(jobs -p); do
+		kill "$pid" 2>/dev/null || true
+	done
+	ip link set eth0 up 2>/dev/null || true
+}
+trap cleanup EXIT
+
+mkpod() {
+	ip netns del pod 2>/dev/null || true
+	ip netns add pod &&
+	ip link add vpod type veth peer name eth0 netns pod &&
+	ip addr add "10.21.$me.1/24" dev vpod &&
+	ip link set vpod up &&
+	ip -n pod link set lo up &&
+	ip -n pod addr add "$(pod_ip "$me")/24" dev eth0 &&
+	ip -n pod link set eth0 up &&
+	ip -n pod route add default via "10.21.$me.1" &&
+	ip route add "10.21.$peer.0/24" via "${NODE_IP4[peer]}" &&
+	sysctl -qw net.ipv4.ip_forward=1
+}
+
+check "tsor.ko loads" tsor_load
+echo 15000 >/sys/module/tsor/parameters/pair_timeout_ms
+# The nodes' IPv6 addresses stay across the flap, for the tests after it.
+sysctl -qw net.ipv6.conf.eth0.keep_addr_on_down=1
+check "rxe0 comes up on eth0" node_rxe_up
+check "dev set ibdev rxe0 addr ${NODE_IP4[me]}" \
+	"$TSORCTL" dev set ibdev rxe0 addr "${NODE_IP4[me]}"
+check "a pod routed through the node" mkpod
+check "takeover on in the pod" "$TSORCTL" netns enable pod
+check "peer table: node 1's pods" "$TSORCTL" peer add 10.21.1.0/24 via "${NODE_IP4[1]}"
+check "peer table: node 2's pods" "$TSORCTL" peer add 10.21.2.0/24 via "${NODE_IP4[2]}"
+check "node $peer is set up too" node_barrier ready || exit 1
+
+# flap NAME PORT SIZE SECONDS: two streams of SIZE each way; node 1 takes
+# eth0 down for SECONDS once they move.
+flap() {
+	local name=$1 port=$2 size=$3 secs=$4 pid t0 rc out first theirs mine
+	local p0 tx0 role=client
+	p0=$(counter pod conn_paired) tx0=$(counter pod rdma_tx_bytes)
+	if [ "$me" = 2 ]; then
+		role=server
+		ip netns exec pod "$STREAM" server -p "$port" -c 2 -n "$size" \
+			--timeout $PROG_TIMEOUT >"$log.$name" 2>&1 &
+		pid=$!
+		wait_listen pod "$port"
+		node_barrier "listen-$name"
+		node_get "moving-$name" 120 >/dev/null
+	else
+		node_barrier "listen-$name"
+		ip netns exec pod "$STREAM" client -a "$(pod_ip 2)" -p "$port" -c 2 \
+			-n "$size" --timeout $PROG_TIMEOUT >"$log.$name" 2>&1 &
+		pid=$!
+		moving() {
+			[ "$(counter pod conn_paired)" = $((p0 + 2)) ] &&
+			[ $(($(counter pod rdma_tx_bytes) - tx0)) -ge 262144 ]
+		}
+		check "$name: both streams paired and moving over RDMA" wait_until moving ||
+			diag "$("$TSORCTL" stats show netns pod | grep -v ' 0$')"
+		node_put "moving-$name" yes
+	fi
+	t0=$SECONDS
+	if [ "$me" = 1 ]; then
+		check "$name: eth0 down" ip link set eth0 down
+		sleep "$secs"
+		check "$name: eth0 up after $secs s" ip link set eth0 up
+		ip route replace "10.21.$peer.0/24" via "${NODE_IP4[peer]}"
+	fi
+	while kill -0 "$pid" 2>/dev/null && [ $((SECONDS - t0)) -le $BOUND ]; do
+		sleep 0.5
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		fail "$name: the $role ended within $BOUND s" "$(tail -n 5 "$log.$name")"
+		kill -9 "$pid" 2>/dev/null
+	else
+		ok "$name: the $role ended within $BOUND s ($((SECONDS - t0)) s)"
+	fi
+	rc=0
+	wait "$pid" || rc=$?
+	mine="$rc $(digests sha_tx "$log.$name" | tr '\n' ' ')/$(digests sha_rx "$log.$name" | tr '\n' ' ')"
+	node_put "result-$name" "$mine"
+	theirs=$(node_get "result-$name" $((BOUND + 60)))
+	out=$(grep -h FAIL "$log.$name" | head -n 3)
+	first=$(grep -h 'first:' "$log.$name")
+	if [ "$rc" = 0 ]; then
+		# What it sent is what the other end received, and back.
+		local tx=${mine#* } rx
+		tx=${tx%/*} rx=${mine#*/}
+		if [ "${theirs%% *}" = 0 ] && [ "${theirs#*/}" = "$tx" ] &&
+		   [ "$(cut -d' ' -f2- <<<"${theirs%/*}")" = "$rx" ]; then
+			ok "$name: the $role completed byte-exact"
+		else
+			fail "$name: the $role completed byte-exact" "mine: $mine; theirs: $theirs"
+		fi
+	elif [[ $out == *watchdog* || $out == *expired* || $out == *"timed out"* ]]; then
+		fail "$name: the $role failed with an error of tsor's" "only its own timeout: $out"
+	elif [[ $first == *"premature EOF"* ]]; then
+		fail "$name: the $role failed with an error of tsor's" "a clean EOF short of the data: $first"
+	else
+		ok "$name: the $role failed with an error of tsor's"
+		diag "$role: $(head -n 1 <<<"$out")"
+	fi
+}
+
+d0=$(counter global link_down) u0=$(counter global link_up)
+flap short 7301 8M 2
+flap long 7302 1G 20
+check_ge "link_down counted the lost link" $((d0 + 1)) "$(counter global link_down)" || true
+
+# A failed dial stays in the negative cache for down_cache_ms (5 s).
+sleep 6
+node_barrier again
+u1=$(counter global link_up) p0=$(counter pod conn_paired)
+if [ "$me" = 2 ]; then
+	ip netns exec pod "$STREAM" server -p 7303 -n 1M --timeout 120 \
+		>"$log.again" 2>&1 &
+	spid=$!
+	wait_listen pod 7303
+	node_barrier listen-again
+	rc=0
+	wait $spid || rc=$?
+	check_eq "again: the server's stream is byte-exact" 0 "$rc" || diag "$(tail -n 3 "$log.again")"
+else
+	node_barrier listen-again
+	rc=0 tx0=$(counter pod rdma_tx_bytes)
+	ip netns exec pod "$STREAM" client -a "$(pod_ip 2)" -p 7303 -n 1M \
+		--timeout 120 >"$log.again" 2>&1 || rc=$?
+	check_eq "again: the client's stream is byte-exact" 0 "$rc" || diag "$(tail -n 3 "$log.again")"
+	check_eq "again: rdma_tx_bytes counts the client's 1 MiB" $((tx0 + 1048576)) \
+		"$(counter pod rdma_tx_bytes)"
+fi
+node_put digests-again "$(digests sha_tx "$log.again") $(digests sha_rx "$log.again")"
+check_eq "again: what each end sent is what the other received" \
+	"$(digests sha_rx "$log.again") $(digests sha_tx "$log.again")" "$(node_get digests-again)"
+check_eq "again: paired over RDMA" $((p0 + 1)) "$(counter pod conn_paired)"
+check_ge "again: on a link established anew (link_up)" $((u1 + 1)) "$(counter global link_up)"
+diag "link_up $u0 -> $(counter global link_up), link_down $d0 -> $(counter global link_down)"
+check_eq "a link to node $peer is up" up \
+	"$("$TSORCTL" -j link show | jq -r '.[] | select(.remote == "'"${NODE_IP4[peer]}"'" and .state == "up") | .state' | head -n 1)"
+
+node_barrier finished
+"$TSORCTL" peer del 10.21.1.0/24
+"$TSORCTL" peer del 10.21.2.0/24
+ip netns del pod
+ip route del "10.21.$peer.0/24" 2>/dev/null || true
+ip link del vpod 2>/dev/null || true
+check "rmmod tsor" tsor_unload_wait

@@ -1,0 +1,141 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The peer guest dies outright mid-stream.  Node 2's pod serves four
+# streams (both ways at once, over tsor's RDMA link) to node 1's pod; once
+# they move, node 2 stops its own guest at once (sysrq b: reboot without
+# sync, which QEMU's -no-reboot turns into the guest ending; nothing is
+# said on the wire).  Node 1 must see every stream fail with an error of
+# its own within BOUND seconds (the RDMA link's retries run out), never
+# hang; the link is counted down, no tsor socket or channel is left, and
+# tsor unloads.  Node 2 said beforehand that it would stop
+# (node_expect_down), so its end is expected, for this file only.
+#
+# Must be the last two-node test: node 2 is gone after it.
+#
+#   node  pod CIDR       pod eth0
+#   1     10.22.1.0/24   10.22.1.2
+#   2     10.22.2.0/24   10.22.2.2
+set -uo pipefail
+# shellcheck source=selftests/lib/tap.sh
+source "$(dirname "$0")/../lib/tap.sh"
+# shellcheck source=selftests/lib/nodes.sh
+source "$(dirname "$0")/../lib/nodes.sh"
+# shellcheck source=selftests/lib/tsor.sh
+source "$(dirname "$0")/../lib/tsor.sh"
+
+me=$TSOR_NODE peer=$NODE_PEER
+pod_ip() { echo "10.22.$1.2"; }
+log=$TSOR_OUT/peer-crash
+port=7600 conns=4
+# How long node 1 may take to notice; the programs' own timeout is longer,
+# so an end within BOUND is tsor's doing.
+BOUND=60 PROG_TIMEOUT=200
+
+cleanup() {
+	local pid
+	for pid in $(jobs -p); do
+		kill "$pid" 2>/dev/null || true
+	done
+}
+trap cleanup EXIT
+
+mkpod() {
+	ip netns del pod 2>/dev/null || true
+	ip netns add pod &&
+	ip link add vpod type veth peer name eth0 netns pod &&
+	ip addr add "10.22.$me.1/24" dev vpod &&
+	ip link set vpod up &&
+	ip -n pod link set lo up &&
+	ip -n pod addr add "$(pod_ip "$me")/24" dev eth0 &&
+	ip -n pod link set eth0 up &&
+	ip -n pod route add default via "10.22.$me.1" &&
+	ip route add "10.22.$peer.0/24" via "${NODE_IP4[peer]}" &&
+	sysctl -qw net.ipv4.ip_forward=1
+}
+
+check "tsor.ko loads" tsor_load
+echo 15000 >/sys/module/tsor/parameters/pair_timeout_ms
+check "rxe0 comes up on eth0" node_rxe_up
+check "dev set ibdev rxe0 addr ${NODE_IP4[me]}" \
+	"$TSORCTL" dev set ibdev rxe0 addr "${NODE_IP4[me]}"
+check "a pod routed through the node" mkpod
+check "takeover on in the pod" "$TSORCTL" netns enable pod
+check "peer table: both nodes' pods" eval \
+	"'$TSORCTL' peer add 10.22.1.0/24 via ${NODE_IP4[1]} &&
+	 '$TSORCTL' peer add 10.22.2.0/24 via ${NODE_IP4[2]}"
+check "node $peer is set up too" node_barrier ready || exit 1
+
+p0=$(counter pod conn_paired) tx0=$(counter pod rdma_tx_bytes)
+if [ "$me" = 2 ]; then
+	ip netns exec pod "$STREAM" server -p $port -c $conns -n 1G \
+		--timeout $PROG_TIMEOUT >"$log.srv" 2>&1 &
+	check "the server listens" wait_listen pod $port
+	node_barrier listening
+	check "node 1 says the streams move" node_get moving 120 || exit 1
+	check_eq "node 2 served $conns paired streams" $((p0 + conns)) \
+		"$(counter pod conn_paired)"
+	check "node 2 says it stops on purpose" node_expect_down
+	diag "node 2: stopping the guest now (sysrq b)"
+	sleep 1
+	sync
+	echo b >/proc/sysrq-trigger
+	sleep 60
+	fail "node 2 is still alive after sysrq b"
+	exit 1
+fi
+
+node_barrier listening
+ip netns exec pod "$STREAM" client -a "$(pod_ip 2)" -p $port -c $conns -n 1G \
+	--timeout $PROG_TIMEOUT >"$log.cli" 2>&1 &
+cpid=$!
+moving() {
+	[ "$(counter pod conn_paired)" = $((p0 + conns)) ] &&
+	[ $(($(counter pod rdma_tx_bytes) - tx0)) -ge 1048576 ]
+}
+check "$conns streams paired and 1 MiB moved over RDMA" wait_until moving ||
+	diag "$("$TSORCTL" stats show netns pod | grep -v ' 0$')"
+r0=$(counter pod conn_reset) d0=$(counter global link_down)
+node_put moving yes
+# Node 2 is gone once its QEMU ended (the host marks it down).
+gone() { [ -e "$TSOR_EXCHANGE/down.node2" ]; }
+check "node 2's guest ended" wait_until gone || exit 1
+t0=$SECONDS
+ended() { ! kill -0 "$cpid" 2>/dev/null; }
+while ! ended && [ $((SECONDS - t0)) -le $BOUND ]; do
+	sleep 0.5
+done
+if ended; then
+	ok "the client noticed within $BOUND s ($((SECONDS - t0)) s)"
+else
+	fail "the client noticed within $BOUND s" "$(tail -n 5 "$log.cli")"
+	kill -9 "$cpid" 2>/dev/null
+fi
+rc=0
+wait "$cpid" || rc=$?
+out=$(grep -h FAIL "$log.cli" | head -n 3)
+diag "client: $out"
+check "the client failed (status $rc)" [ "$rc" -ne 0 ]
+if [[ $out == *watchdog* || $out == *expired* || $out == *"timed out"* ]]; then
+	fail "with an error of tsor's, not its own timeout" "$out"
+else
+	ok "with an error of tsor's, not its own timeout"
+fi
+check_eq "every stream failed, none ended cleanly" "$conns" \
+	"$(grep -c 'conn=.*FAIL' "$log.cli")" || diag "$(grep 'conn=' "$log.cli")"
+check_eq "conn_reset counted the $conns streams" $((r0 + conns)) \
+	"$(counter pod conn_reset)"
+check_ge "link_down counted the link to node 2" $((d0 + 1)) \
+	"$(counter global link_down)"
+check_eq "no link to node 2 is up" "" \
+	"$("$TSORCTL" -j link show | jq -r '.[] | select(.remote == "'"${NODE_IP4[2]}"'" and .state == "up") | .state')"
+none_active() { [ "$(counter pod sock_active)" = 0 ]; }
+check "no tsor socket is left in the pod" wait_until none_active
+no_channel() { [ "$(counter global channel_active)" = 0 ]; }
+check "every channel was freed" wait_until no_channel
+"$TSORCTL" peer del 10.22.1.0/24
+"$TSORCTL" peer del 10.22.2.0/24
+ip netns del pod
+ip route del "10.22.$peer.0/24" 2>/dev/null || true
+ip link del vpod 2>/dev/null || true
+check "rmmod tsor" tsor_unload_wait
