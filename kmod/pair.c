@@ -139,6 +139,15 @@ void tsor_pair_start(struct sock *sk)
 	    tsor_dev_local_path() == TSOR_LOCAL_PATH_SHM)
 		xp = &tsor_local_transport;
 
+	/*
+	 * Under memory pressure (the socket's memory cgroup's, or TCP's
+	 * own), rings would only add to it: stay TCP, whose buffers shrink.
+	 */
+	if (tcp_under_memory_pressure(sk)) {
+		tsor_pair_fall_back_sk(sk, ts, TSOR_FALLBACK_NOMEM);
+		release_sock(sk);
+		return;
+	}
 	ch = tsor_channel_new(sk, false, tsor_pair_ring_size(sk), xp);
 	if (!ch) {
 		tsor_pair_fall_back_sk(sk, ts, TSOR_FALLBACK_NOMEM);
@@ -296,6 +305,10 @@ static struct tsor_channel *tsor_pair_serve_sk(struct sock *sk,
 	if (!tsor_ring_size_ok(req->ring_size))
 		return tsor_pair_deny(tn, TSOR_STAT_PAIR_DENY_PROOF,
 				      TSOR_FALLBACK_REFUSED, ans);
+	/* As the client does, for the server socket's memory. */
+	if (tcp_under_memory_pressure(sk))
+		return tsor_pair_deny(tn, TSOR_STAT_PAIR_DENY_NOMEM,
+				      TSOR_FALLBACK_NOMEM, ans);
 
 	ch = tsor_channel_new(sk, true, tsor_pair_ring_size(sk), xp);
 	if (!ch)
