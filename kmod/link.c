@@ -53,6 +53,11 @@ module_param(down_cache_ms, uint, 0644);
 MODULE_PARM_DESC(down_cache_ms,
 		 "How long new connections to a node whose link failed stay TCP without dialling again (default 5000)");
 
+static unsigned int link_timeout_ms = 30000;
+module_param(link_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(link_timeout_ms,
+		 "How long a link may hold a send without completion before it is taken down; an idle link is probed (default 30000; 0: never)");
+
 /* Send and receive queue depths; a data write takes one or two of each. */
 #define TSOR_LINK_SQ	256
 #define TSOR_LINK_RQ	256
@@ -72,6 +77,10 @@ struct tsor_link {
 	bool drained;			/* no WR is outstanding any more */
 	bool connected;			/* ESTABLISHED came */
 	int sq_free;
+	int sq_size;
+	unsigned long last_done;	/* jiffies: a send completed, or the
+					 * first of those outstanding went out
+					 */
 	struct list_head backlog;	/* tsor_ltx waiting for the SQ */
 	struct xarray chans;		/* id -> tsor_lchan */
 	u32 nchans;
@@ -89,6 +98,7 @@ struct tsor_link {
 	struct work_struct kill_work;
 	struct work_struct err_work;
 	struct delayed_work dial_work;
+	struct delayed_work watch_work;
 };
 
 /* A chain of one or two send WRs, and the message it may carry. */
@@ -293,6 +303,9 @@ static int tsor_link_post_now(struct tsor_link *l, struct tsor_ltx *tx)
 {
 	int err;
 
+	/* The watchdog's clock starts with the first send outstanding. */
+	if (l->sq_free == l->sq_size)
+		l->last_done = jiffies;
 	l->sq_free -= tx->nwr;
 	err = ib_post_send(l->qp, tx->first, NULL);
 	if (err)
@@ -358,6 +371,7 @@ static void tsor_ltx_done(struct ib_cq *cq, struct ib_wc *wc)
 		tsor_link_kill_locked(l, TSOR_FALLBACK_LINK_DOWN);
 	}
 	l->sq_free++;
+	l->last_done = jiffies;
 	last = --tx->pending == 0;
 	if (last && tx->close_lc) {
 		tx->close_lc->close_done = true;
@@ -505,6 +519,8 @@ static void tsor_link_rx_msg(struct tsor_link *l, const union tsor_msg *m)
 	struct tsor_lchan *lc;
 
 	switch (m->hdr.type) {
+	case TSOR_MSG_NOP:
+		return;
 	case TSOR_MSG_PAIR_REQ:
 		tsor_link_serve_queue(l, &m->req);
 		return;
@@ -726,6 +742,7 @@ static int tsor_link_setup(struct tsor_link *l)
 		return err;
 	l->qp = l->id->qp;
 	l->sq_free = sq;
+	l->sq_size = sq;
 
 	l->rx = kcalloc(rq, sizeof(*l->rx), GFP_KERNEL);
 	if (!l->rx)
@@ -1267,6 +1284,9 @@ static void tsor_link_kill_work(struct work_struct *work)
 
 	if (cancel_delayed_work(&l->dial_work))
 		tsor_link_put(l);
+	/* Dead now: a watch still running does not arm itself again. */
+	if (cancel_delayed_work(&l->watch_work))
+		tsor_link_put(l);
 
 	down_write(&l->res_sem);
 	if (l->qp && l->connected) {
@@ -1325,6 +1345,8 @@ static void tsor_link_dial_timeout(struct work_struct *work)
 	tsor_link_put(l);
 }
 
+static void tsor_link_watch(struct work_struct *work);
+
 static struct tsor_link *tsor_link_alloc(void)
 {
 	struct tsor_link *l = kzalloc(sizeof(*l), GFP_KERNEL);
@@ -1342,6 +1364,7 @@ static struct tsor_link *tsor_link_alloc(void)
 	INIT_WORK(&l->kill_work, tsor_link_kill_work);
 	INIT_WORK(&l->err_work, tsor_link_err_work);
 	INIT_DELAYED_WORK(&l->dial_work, tsor_link_dial_timeout);
+	INIT_DELAYED_WORK(&l->watch_work, tsor_link_watch);
 	atomic_inc(&tsor_links_count);
 	return l;
 }
@@ -1369,6 +1392,55 @@ static void tsor_link_arm_timeout(struct tsor_link *l)
 		tsor_link_put(l);
 }
 
+/*
+ * The link's watchdog.  RC retries end in an error completion, which takes
+ * a link down, but a QP can also stall without one (rxe after its netdev
+ * went down and up), and a link with nothing to send never learns that
+ * its peer died.  So: a send outstanding for link_timeout_ms without any
+ * completion takes the link down, and an idle link sends a NOP every
+ * half of that, which the same rule then covers.
+ */
+static void tsor_link_watch_arm(struct tsor_link *l)
+{
+	unsigned int ms = READ_ONCE(link_timeout_ms);
+
+	lockdep_assert_held(&l->lock);
+	if (l->dead || !ms)
+		return;
+	refcount_inc(&l->ref);
+	if (!queue_delayed_work(tsor_link_wq, &l->watch_work,
+				msecs_to_jiffies(max(ms / 4, 250U))))
+		refcount_dec(&l->ref);	/* never the last: the caller has one */
+}
+
+static void tsor_link_watch(struct work_struct *work)
+{
+	struct tsor_link *l = container_of(to_delayed_work(work),
+					   struct tsor_link, watch_work);
+	unsigned long limit = msecs_to_jiffies(READ_ONCE(link_timeout_ms));
+	bool probe = false;
+
+	spin_lock_bh(&l->lock);
+	if (!l->dead && l->connected && limit) {
+		if (l->sq_free < l->sq_size &&
+		    time_after(jiffies, l->last_done + limit)) {
+			pr_warn("link to %*phN: no send completed in %u ms, taking it down\n",
+				l->remote.family == AF_INET ? 4 : 16,
+				l->remote.raw, jiffies_to_msecs(limit));
+			tsor_link_kill_locked(l, TSOR_FALLBACK_LINK_DOWN);
+		} else if (l->sq_free == l->sq_size &&
+			   time_after(jiffies, l->last_done + limit / 2)) {
+			/* Its completion (or none) moves last_done. */
+			probe = true;
+		}
+	}
+	tsor_link_watch_arm(l);
+	spin_unlock_bh(&l->lock);
+	if (probe)
+		tsor_link_send(l, TSOR_MSG_NOP, 0, 0, NULL);
+	tsor_link_put(l);
+}
+
 static void tsor_link_established(struct tsor_link *l)
 {
 	bool up;
@@ -1379,7 +1451,9 @@ static void tsor_link_established(struct tsor_link *l)
 		tsor_stat_inc(tsor_net(&init_net), TSOR_STAT_LINK_UP);
 		l->state = TSOR_LINK_UP;
 		l->connected = true;
+		l->last_done = jiffies;
 		tsor_link_backlog_locked(l);
+		tsor_link_watch_arm(l);
 	}
 	spin_unlock_bh(&l->lock);
 	if (!up)

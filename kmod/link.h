@@ -41,6 +41,7 @@ enum tsor_msg_type {
 	TSOR_MSG_CREDIT,	/* the receiver read up to cons */
 	TSOR_MSG_FIN,		/* end of stream, when no data carries it */
 	TSOR_MSG_CLOSE,		/* the sender will not touch the rings again */
+	TSOR_MSG_NOP,		/* nothing: probes an idle link (ignored) */
 };
 
 /* Bits of tsor_msg_hdr.flags */

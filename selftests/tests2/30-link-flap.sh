@@ -106,7 +106,7 @@ warm() {
 # flap NAME PORT SIZE SECONDS: two streams of SIZE each way; node 1 takes
 # eth0 down for SECONDS once they move.
 flap() {
-	local name=$1 port=$2 size=$3 secs=$4 pid t0 rc out first theirs mine
+	local name=$1 port=$2 size=$3 secs=$4 pid t0 rc out first theirs mine intime
 	local p0 tx0 role=client
 	p0=$(counter pod conn_paired) tx0=$(counter pod rdma_tx_bytes)
 	if [ "$me" = 2 ]; then
@@ -150,12 +150,20 @@ flap() {
 	while kill -0 "$pid" 2>/dev/null && [ $((SECONDS - t0)) -le $BOUND ]; do
 		sleep 0.5
 	done
-	if kill -0 "$pid" 2>/dev/null; then
+	# Neither node kills its end before both know how theirs ended: a
+	# kill would end the other's stream for it.
+	intime=yes
+	kill -0 "$pid" 2>/dev/null && intime=no
+	node_put "ended-$name" "$intime"
+	node_get "ended-$name" $((BOUND + 120)) >/dev/null
+	if [ $intime = no ]; then
 		fail "$name: the $role ended within $BOUND s" "$(tail -n 5 "$log.$name")"
 		kill -9 "$pid" 2>/dev/null
-	else
-		ok "$name: the $role ended within $BOUND s ($((SECONDS - t0)) s)"
+		wait "$pid" 2>/dev/null
+		node_put "result-$name" hung
+		return 1
 	fi
+	ok "$name: the $role ended within $BOUND s ($((SECONDS - t0)) s)"
 	rc=0
 	wait "$pid" || rc=$?
 	mine="$rc $(digests sha_tx "$log.$name" | tr '\n' ' ')/$(digests sha_rx "$log.$name" | tr '\n' ' ')"
