@@ -49,6 +49,8 @@ cleanup() {
 	ip netns del pod_r 2>/dev/null || true
 	ip link del vr 2>/dev/null || true
 	rm -f "$log".*
+	# The device set by data_dev_rdma goes with the module.
+	tsor_unload_wait 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -207,3 +209,4 @@ data_topo_down
 ip netns del pod_r
 none() { [ "$(counter global channel_active)" = 0 ]; }
 check "every channel was freed" wait_until none
+check "rmmod tsor" tsor_unload_wait
