@@ -1117,8 +1117,11 @@ static void tsor_link_serve_work(struct work_struct *work)
 	req.ring_size = be32_to_cpu(m->ring.size);
 	req.node = l->remote;
 	if (!is_power_of_2(req.ring_size) || req.ring_size < TSOR_RING_MIN ||
-	    req.ring_size > TSOR_RING_MAX)
+	    req.ring_size > TSOR_RING_MAX) {
+		/* Malformed: counted as pair.c counts a bad ring size. */
+		tsor_stat_inc(tsor_net(&init_net), TSOR_STAT_PAIR_DENY_PROOF);
 		goto refuse;
+	}
 
 	ans.reason = TSOR_FALLBACK_NOMEM;
 	lc = tsor_lchan_new(l);

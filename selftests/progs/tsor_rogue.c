@@ -29,7 +29,8 @@
  *       ends the stream (FIN message with its cursor, then CLOSE) and waits
  *       for the server's CLOSE: "fin closed=yes|no"
  *
- * usage: tsor_rogue [-p PORT] [-t SECONDS] SRC NODE COMMAND...
+ * usage: tsor_rogue [-p PORT] [-r SIZE] [-t SECONDS] SRC NODE COMMAND...
+ * -r SIZE: the ring size PAIR_REQ claims (default 65536, the real one)
  * SRC: the address this node dials from (it must be on an RDMA device);
  * NODE: the node whose listener it dials.  Exit 0 once every command ran
  * (whatever tsor answered), 1 on a local failure, 2 on usage.
@@ -151,6 +152,7 @@ struct link {
 
 static int timeout_ms = 30000;
 static uint16_t cm_port = 18515;
+static uint32_t ask_ring_size = RING_SIZE;	/* what PAIR_REQ says (-r) */
 static struct sockaddr_storage src_ss, node_ss;
 static uint32_t next_cchan = 1;
 
@@ -471,7 +473,7 @@ static int ask(struct link *l, union msg *req, struct msg_pair_ans *ans)
 	req->req.cchan = htobe32(w.cchan);
 	req->req.ring.addr = htobe64((uintptr_t)l->ring);
 	req->req.ring.rkey = htobe32(l->ring_mr->rkey);
-	req->req.ring.size = htobe32(RING_SIZE);
+	req->req.ring.size = htobe32(ask_ring_size);
 	if (send_msg(l, req) != IBV_WC_SUCCESS)
 		return -1;
 	if (poll_cq(l, 0, got_ans, &w)) {
@@ -664,7 +666,7 @@ static int cmd_fin(struct link *l)
 
 static void usage(void)
 {
-	printf("usage: %s [-p PORT] [-t SECONDS] SRC NODE COMMAND...\n"
+	printf("usage: %s [-p PORT] [-r SIZE] [-t SECONDS] SRC NODE COMMAND...\n"
 	       "commands: req SADDR SPORT DADDR DPORT SND RCV | pair NETNS DADDR DPORT |\n"
 	       "          write TEXT | xwrite TEXT | badkey TEXT | fin\n",
 	       progname);
@@ -679,8 +681,13 @@ int main(int argc, char **argv)
 
 	set_progname(argv[0]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "p:t:h")) != -1) {
+	while ((opt = getopt(argc, argv, "p:r:t:h")) != -1) {
 		switch (opt) {
+		case 'r':
+			if (parse_u64(optarg, &v) || v > UINT32_MAX)
+				usage_error("bad ring size '%s'", optarg);
+			ask_ring_size = v;
+			break;
 		case 'p':
 			if (parse_u64(optarg, &v) || !v || v > 65535)
 				usage_error("bad port '%s'", optarg);

@@ -15,6 +15,8 @@
 #   - for the victim's 4-tuple from an address that the peer table does not
 #     name for the client's CIDR (it names it for another): refused,
 #     pair_deny_node
+#   - a ring size that is no power of two: refused, pair_deny_proof (as a
+#     failed proof: a request no real client sends)
 #   - a real pairing (a plain TCP connection of the rogue's own pod, proven
 #     with its sequence numbers): accepted, and its writes reach the server
 #     (the control that the protocol is spoken right)
@@ -140,6 +142,12 @@ rc=0
 check_eq "the rogue at $SRC2 ran its command" 0 "$rc" || diag "$(cat "$log.r2")"
 r2=$(cat "$log.r2")
 diag "$r2"
+# A malformed request: a ring size that is no power of two.
+rc=0
+"$ROGUE" -t 60 -r 100000 $DATA_NODE4 $DATA_NODE4 \
+	req $DATA_A4 "$vport" $DATA_B4 7451 $guess1 $guess2 >"$log.r3" 2>&1 || rc=$?
+check_eq "the rogue with a malformed ring ran its command" 0 "$rc" || diag "$(cat "$log.r3")"
+r3=$(cat "$log.r3")
 running() { ! ended "$1"; }
 ended() { ! kill -0 "$1" 2>/dev/null; }
 check "the victim stream was still running after the rogue's visits" running $vc ||
@@ -153,6 +161,7 @@ check_eq "the victim's 4-tuple with guessed sequence numbers: refused" \
 	"req reason=refused" "$(req 3 "$r1")"
 check_eq "the victim's 4-tuple from a node not in the table for its CIDR: refused" \
 	"req reason=refused" "$(req 1 "$r2")"
+check_eq "a ring size that is no power of two: refused" "req reason=refused" "$(req 1 "$r3")"
 check_eq "a real pairing with the real proof: accepted" "pair reason=none" \
 	"$(grep '^pair ' <<<"$r1")"
 check_eq "its writes on its own link land" "write status=success
@@ -174,7 +183,8 @@ wait $vs || src=$?
 now
 check_eq "pair_deny_no_socket counted one" 1 "$(delta global pair_deny_no_socket)"
 check_eq "pair_deny_disabled counted one" 1 "$(delta global pair_deny_disabled)"
-check_eq "pair_deny_proof counted one" 1 "$(delta global pair_deny_proof)"
+check_eq "pair_deny_proof counted two (the guessed proof, the malformed ring)" 2 \
+	"$(delta global pair_deny_proof)"
 check_eq "pair_deny_node counted one" 1 "$(delta global pair_deny_node)"
 check_eq "pod_b served two pairings (the victim, the rogue's real one)" 2 \
 	"$(delta pod_b pair_served)"
