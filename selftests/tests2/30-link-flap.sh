@@ -38,6 +38,12 @@ cleanup() {
 		kill "$pid" 2>/dev/null || true
 	done
 	ip link set eth0 up 2>/dev/null || true
+	# rxe0 made anew, for the tests after this one: after eth0 went down
+	# under traffic, its QPs (the CM's included) may stay stalled.
+	if [ "$me" = 1 ]; then
+		rdma link delete rxe0 2>/dev/null
+		node_rxe_up >/dev/null 2>&1 || true
+	fi
 }
 trap cleanup EXIT
 
