@@ -81,7 +81,7 @@ until_s() {
 }
 
 # A first connection dials the link, so that the streams find it up.
-rc=0
+rc=0 w0=$(counter pod conn_paired)
 if [ "$me" = 2 ]; then
 	ip netns exec pod "$STREAM" server -p $((port - 1)) -n 64K --timeout 120 \
 		>"$log.warm" 2>&1 &
@@ -95,6 +95,8 @@ else
 		--timeout 120 >"$log.warm" 2>&1 || rc=$?
 fi
 check_eq "a first connection (the link up)" 0 "$rc" || diag "$(tail -n 3 "$log.warm")"
+check_eq "it paired over RDMA" $((w0 + 1)) "$(counter pod conn_paired)" ||
+	diag "$("$TSORCTL" stats show netns pod | grep -v ' 0$')"
 
 p0=$(counter pod conn_paired) tx0=$(counter pod rdma_tx_bytes)
 if [ "$me" = 2 ]; then
