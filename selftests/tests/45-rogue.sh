@@ -52,7 +52,7 @@ cleanup() {
 	ip link del vr 2>/dev/null || true
 	rm -f "$log".*
 	# The device set by data_dev_rdma goes with the module.
-	tsor_unload_wait 2>/dev/null || true
+	! tsor_loaded || tsor_unload_wait 2>/dev/null || true
 }
 trap cleanup EXIT
 
