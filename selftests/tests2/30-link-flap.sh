@@ -248,6 +248,31 @@ while [ $paired = no ] && [ $try -lt $AGAIN_TRIES ]; do
 	diag "again, try $try: paired $paired; $("$TSORCTL" stats show netns pod | grep fallback | grep -v ' 0$' | tr '\n' ' ')"
 done
 check_eq "a connection pairs over RDMA again (within $AGAIN_TRIES tries; took $try)" yes $paired
+if [ $paired = no ]; then
+	# Where it stays broken: node 1's rxe0 made anew (as an operator
+	# would), one more connection.
+	if [ "$me" = 1 ]; then
+		rdma link delete rxe0
+		node_rxe_up
+	fi
+	node_barrier rxe-anew
+	sleep 6
+	port=7330 p0=$(counter pod conn_paired)
+	if [ "$me" = 2 ]; then
+		ip netns exec pod "$STREAM" server -p $port -n 1M --timeout 120 \
+			>"$log.anew" 2>&1 &
+		spid=$!
+		wait_listen pod $port
+		node_barrier listen-anew
+		wait $spid
+	else
+		node_barrier listen-anew
+		ip netns exec pod "$STREAM" client -a "$(pod_ip 2)" -p $port -n 1M \
+			--timeout 120 >"$log.anew" 2>&1
+	fi
+	check_eq "after node 1's rxe0 is made anew, a connection pairs over RDMA" \
+		$((p0 + 1)) "$(counter pod conn_paired)"
+fi
 check_ge "on a link established anew (link_up)" $((u1 + 1)) "$(counter global link_up)"
 diag "link_up $u0 -> $(counter global link_up), link_down $d0 -> $(counter global link_down)"
 check_eq "a link to node $peer is up" up \
