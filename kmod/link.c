@@ -1308,6 +1308,15 @@ static void tsor_link_kill_work(struct work_struct *work)
 		list_del_init(&tx->node);
 		tsor_ltx_free(tx);
 	}
+	/*
+	 * The QP before the MRs: rxe's responder keeps the MR of a write it
+	 * was taking when the QP failed until the QP goes, and deregistering
+	 * that MR first waits for it (50 s, then a WARN in rxe_pool.c).
+	 */
+	if (l->qp) {
+		rdma_destroy_qp(l->id);
+		l->qp = NULL;
+	}
 	list_for_each_entry(lc, &chans, kill_node)
 		tsor_lchan_free_res(lc);
 	tsor_link_free_res(l);
