@@ -23,11 +23,14 @@
 #                  tests2/2x-*.sh) run over, each file once per transport:
 #                  shm, rdma or shm,rdma (default: DATA_PATHS_DEFAULT in
 #                  selftests/lib/data.sh)
-#   --soak         the long churn and fuzzing runs instead of the suite:
-#                  tests/70-churn with 200 namespace cycles and 10,000
-#                  connections, tests/80-nlfuzz with 20,000 requests per
-#                  case (CHURN_NETNS, CHURN_CONNS, NLFUZZ_ITERATIONS in the
-#                  environment override the counts, here or in any run)
+#   --soak         the long churn, fuzzing and fault runs instead of the
+#                  suite: tests/70-churn with 200 namespace cycles and
+#                  10,000 connections, tests/80-nlfuzz with 20,000 requests
+#                  per case (CHURN_NETNS, CHURN_CONNS, NLFUZZ_ITERATIONS in
+#                  the environment override the counts, here or in any
+#                  run), and tests2/30-link-flap, which the suite leaves out
+#                  (after its 20 s outage RDMA between the two rxe devices
+#                  has not come back; README, Known problems)
 #   --demo         boot the guest running selftests/demo.sh instead, and
 #                  show its output
 #   -v             show the whole guest console, boot included
@@ -70,9 +73,11 @@ if [ -n "$data_paths" ] &&
 	echo "run.sh: --path wants shm, rdma or shm,rdma, not '$data_paths'" >&2
 	exit 2
 fi
+# Test files only --soak (or naming them) runs.
+soak_only=(tests2/30-link-flap)
 if [ $soak = 1 ]; then
 	: "${CHURN_NETNS:=200}" "${CHURN_CONNS:=10000}" "${NLFUZZ_ITERATIONS:=20000}"
-	[ ${#tests[@]} -gt 0 ] || tests=(70-churn 80-nlfuzz)
+	[ ${#tests[@]} -gt 0 ] || tests=(70-churn 80-nlfuzz "${soak_only[@]}")
 	host=0 per_test=${per_test:-7200}
 fi
 # What the guests' commands start with: the data paths when asked for,
@@ -109,8 +114,12 @@ resolve() {
 tests2=() tests_noipv6=()
 if [ ${#tests[@]} -eq 0 ]; then
 	tests=("$selftests"/tests/*.sh)
-	tests2=("$selftests"/tests2/*.sh)
-	[ -f "${tests2[0]}" ] || tests2=()
+	tests2=()
+	for f in "$selftests"/tests2/*.sh; do
+		[ -f "$f" ] || continue
+		[[ " ${soak_only[*]} " == *" tests2/$(basename "$f" .sh) "* ]] ||
+			tests2+=("$f")
+	done
 	tests_noipv6=("$selftests"/tests-noipv6/*.sh)
 	[ -f "${tests_noipv6[0]}" ] || tests_noipv6=()
 else
