@@ -499,7 +499,12 @@ int tsor_dev_set(const struct tsor_dev_cfg *cfg, unsigned int mask,
 	if (mask & TSOR_DEV_SET_LOCAL_PATH)
 		new.local_path = cfg->local_path;
 
-	if (new.ibdev[0]) {
+	/*
+	 * A device is checked when it is named: one named before and removed
+	 * since stays configured (it may come back) and does not block
+	 * changes of the other settings.
+	 */
+	if ((mask & TSOR_DEV_SET_IBDEV) && new.ibdev[0]) {
 		struct ib_device *ibdev;
 		bool usable;
 
@@ -530,6 +535,7 @@ int tsor_dev_set(const struct tsor_dev_cfg *cfg, unsigned int mask,
 		goto out;
 	}
 	if (new.addr.family && new.ibdev[0] &&
+	    (mask & (TSOR_DEV_SET_IBDEV | TSOR_DEV_SET_ADDR)) &&
 	    !tsor_ibdev_has_addr(new.ibdev, &new.addr)) {
 		NL_SET_ERR_MSG(extack,
 			       "address is not on a network device of that RDMA device");
