@@ -222,14 +222,14 @@ cell() {
 			c1=$(cpu_jiffies) s1=$(counters "$path")
 			cpu=$(cpu_seconds "$c0" "$c1")
 			if [ $rc = 2 ]; then
-				err="the client hung in the kernel (still there $((secs * 4 + 80)) s after it started; see the console)"
+				err="the client hung in the kernel: $HUNG(see the console)"
 				missing "$path" "$tag: $err"
+				STUCK=1
 			elif [ $rc != 0 ]; then
 				err="client failed: $(tail -n 3 "$log.client" | tr '\n' ' ')"
 			fi
 		fi
-		kill "$spid" 2>/dev/null
-		[ $rc = 2 ] || wait "$spid" 2>/dev/null
+		stop_server "$spid"
 	fi
 	emit "$file" "$(record "$rep" "$wl" "$path" "$METRICS" "$s0" "$s1" "$cpu" "$err")" "$tag" ||
 		return $((rc == 2 ? 2 : 1))
@@ -239,7 +239,7 @@ cell() {
 # cell's are; the path is missing if that fails.  It also dials the RDMA
 # link (or SMC-R's link group) before any cell is measured.
 probe() {
-	local secs=1
+	local secs=1 CLIENT_LIMIT=40
 	cell 0 connrate "$1" $((19900 + ${#PROBED[@]})) "$out/probes.jsonl" && return 0
 	missing "$1" "its probe failed: $(jq -r '.error // "?"' <<<"$(tail -n 1 "$out/probes.jsonl")" 2>/dev/null)"
 }
@@ -292,4 +292,7 @@ main() {
 	say "done"
 }
 
+# Set when a client got stuck in the kernel: the guest cannot power off.
+STUCK=''
 main
+[ -z "$STUCK" ] || hard_poweroff 0

@@ -189,7 +189,7 @@ path_on() {
 #   start PATH WL PORT   switch to PATH, start WL's server: "ok COUNTERS"
 #                        or "error WHY"
 #   stop                 stop it: "ok COUNTERS"
-#   end                  leave
+#   end [stuck]          leave (stuck: as hard_poweroff, see cells.sh)
 SPID=''
 serve() {
 	local k=1 req res
@@ -215,10 +215,16 @@ serve() {
 			;;
 		stop)
 			res="ok $(counters "$2")"
-			[ -z "$SPID" ] || { kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; }
+			[ -z "$SPID" ] || stop_server "$SPID"
 			SPID=''
 			;;
-		end) node_put "res$k" ok; return 0 ;;
+		end)
+			node_put "res$k" ok
+			# Node 1's client got stuck in SMC-R: so did, as a
+			# rule, this node's side of the connection.
+			[ "${2:-}" != stuck ] || hard_poweroff 0
+			return 0
+			;;
 		*) res="error unknown request $1" ;;
 		esac
 		node_put "res$k" "$res" || return 1
@@ -263,8 +269,9 @@ cell() {
 		c1=$(cpu_jiffies) a1=$(counters "$path")
 		cpu=$(cpu_seconds "$c0" "$c1")
 		if [ $rc = 2 ]; then
-			err="the client hung in the kernel (still there $((secs * 4 + 80)) s after it started; see node 1's console)"
+			err="the client hung in the kernel: $HUNG(see node 1's console)"
 			missing "$path" "$tag: $err"
+			STUCK=1
 		elif [ $rc != 0 ]; then
 			err="client failed: $(tail -n 3 "$log.client" | tr '\n' ' ')"
 		fi
@@ -283,7 +290,7 @@ cell() {
 }
 
 probe() {
-	local secs=1 rc=0
+	local secs=1 CLIENT_LIMIT=40 rc=0
 	cell 0 connrate "$1" $((19900 + PROBES)) "$out/probes.jsonl" || rc=$?
 	PROBES=$((PROBES + 1))
 	[ $rc = 0 ] && return 0
@@ -364,8 +371,11 @@ node1() {
 		done
 	done
 	PROGRESS=''
-	ask end
 	say "done"
+	ask end ${STUCK:+stuck}
+	[ -z "$STUCK" ] || hard_poweroff 0
 }
+STUCK=''
+
 
 if [ "$me" = 1 ]; then node1; else node2; fi

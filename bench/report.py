@@ -75,7 +75,8 @@ METRICS = {
              ("p50_us", "p50 latency (us)", False),
              ("p99_us", "p99 latency (us)", False),
              ("cpu_s_per_gib", "guest CPU s per GiB", False)],
-    "connrate": [("conn_s", "connections/s", True)],
+    "connrate": [("conn_s", "connections/s", True),
+                 ("paired_pct", "connections over the path (%)", True)],
 }
 WORKLOAD_NAMES = {
     "sockperf-64": "sockperf ping-pong 64 B",
@@ -118,6 +119,13 @@ def derive(cell):
     m = cell.get("metrics")
     if not isinstance(m, dict):
         return
+    # connrate over tsor or SMC-R: how many of its connections the
+    # counters saw take the path (the others fell back to TCP).
+    proof = cell.get("proof") or {}
+    paired = proof.get("conn_paired", proof.get("smcr_conns"))
+    if cell.get("workload") == "connrate" and m.get("conns") and \
+            paired is not None:
+        m["paired_pct"] = min(100.0, 100.0 * paired / m["conns"])
     cpu = cell.get("cpu_busy_s")
     if cpu is not None and m.get("bytes"):
         m["cpu_s_per_gib"] = cpu / (m["bytes"] / 2**30)
