@@ -347,7 +347,7 @@ plot {cols}
                 errors.append(f"{topo}-latency.png: " + err)
 
         thr = [(wl, m) for wl in workloads for m, _, hib in METRICS.get(wl, [])
-               if hib]
+               if hib and m != "paired_pct"]
         others = [p for p in paths if p != "tcp" and any(
             rat.get(wl, {}).get(m, {}).get(p) for wl, m in thr)]
         if thr and others:
