@@ -318,7 +318,11 @@ record() {
 			  tcp_bytes: (d("a"; "tcp_tx_bytes") + d("a"; "tcp_rx_bytes")),
 			  client: side("a"),
 			  server: (if (($b.b // {}) | has("stats")) then side("b") else null end),
-			  fallbacks: (tfb("a") + tfb("b")) }
+			  fallbacks: (tfb("a") + tfb("b")),
+			  server_denied: ([($b.b.stats // {}) | to_entries[] |
+					   select(.key | startswith("pair_deny_")) |
+					   {key, value: (.value - ($a.b.stats[.key] // 0))} |
+					   select(.value > 0)] | from_entries) }
 		 elif $path == "smc" then
 			{ smcr_conns: s("a"; "smcr_clnt_succ"),
 			  smcr_bytes: (s("a"; "smcr_tx_bytes") + s("a"; "smcr_rx_bytes")),

@@ -25,7 +25,7 @@
 # node's local-path set to shm or rdma with `tsorctl dev set local-path`
 # before each cell), smc (both ends of every program under
 # LD_PRELOAD=bench/smc_preload.so).  Each path is probed first (one second
-# of connrate, its counters checked as a cell's are, which also dials the
+# of sockperf ping-pong, its counters checked as a cell's are, which also dials the
 # RDMA link before anything is measured); a path that cannot be set up or
 # fails its probe is recorded in env.json as missing, with the reason, and
 # its cells skipped.  Every cell's path is proven from the counters
@@ -235,12 +235,12 @@ cell() {
 		return $((rc == 2 ? 2 : 1))
 }
 
-# probe PATH: one second of connrate over PATH, its counters checked as a
-# cell's are; the path is missing if that fails.  It also dials the RDMA
+# probe PATH: one second of sockperf ping-pong over PATH, its counters
+# checked as a cell's are; the path is missing if that fails.  It also dials the RDMA
 # link (or SMC-R's link group) before any cell is measured.
 probe() {
 	local secs=1 CLIENT_LIMIT=40
-	cell 0 connrate "$1" $((19900 + ${#PROBED[@]})) "$out/probes.jsonl" && return 0
+	cell 0 sockperf-64 "$1" $((19900 + ${#PROBED[@]})) "$out/probes.jsonl" && return 0
 	missing "$1" "its probe failed: $(jq -r '.error // "?"' <<<"$(tail -n 1 "$out/probes.jsonl")" 2>/dev/null)"
 }
 PROBED=()

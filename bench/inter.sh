@@ -31,7 +31,7 @@
 # rxe0, both ends of every program under LD_PRELOAD=bench/smc_preload.so).
 # SMC-R runs host-network, between the nodes' own addresses: on 6.1 rxe
 # lives in init_net only, so pods cannot use SMC-R (see bench/guest.sh).
-# Each path is probed first (one second of connrate, its counters checked
+# Each path is probed first (one second of sockperf ping-pong, its counters checked
 # as a cell's are); a path that cannot be set up on either node, or fails
 # its probe, is recorded in env.json as missing, with the reason.
 set -uo pipefail
@@ -291,7 +291,7 @@ cell() {
 
 probe() {
 	local secs=1 CLIENT_LIMIT=40 rc=0
-	cell 0 connrate "$1" $((19900 + PROBES)) "$out/probes.jsonl" || rc=$?
+	cell 0 sockperf-64 "$1" $((19900 + PROBES)) "$out/probes.jsonl" || rc=$?
 	PROBES=$((PROBES + 1))
 	[ $rc = 0 ] && return 0
 	missing "$1" "its probe failed: $(jq -r '.error // "?"' <<<"$(tail -n 1 "$out/probes.jsonl")" 2>/dev/null)"

@@ -234,9 +234,10 @@ def markdown(env, summary, rat, pr, missing, paths, workloads, guest):
         "repetition's two cells, measured one right after the other. "
         "sockperf latency is its one-way figure (round trip / 2). "
         "Every tsor cell was checked against tsor's counters (its bytes "
-        "went over the path it claims, none over TCP, no fallback), every "
-        "SMC-R cell against SMC's; a cell that failed the check is listed "
-        "as invalid under Missing, not counted.")
+        "went over the path it claims, none over TCP, no fallback; "
+        "connrate moves no byte and shows the share of its connections "
+        "that took the path), every SMC-R cell against SMC's; a cell that "
+        "failed the check is listed as invalid under Missing, not counted.")
     lines.append("")
     head = "| workload | metric | TCP |"
     sep = "|---|---|---|"
