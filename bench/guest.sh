@@ -206,7 +206,7 @@ cell() {
 	local log=$out/logs/$tag spid err='' rc=0
 	local s0='{}' s1='{}' c0 c1 cpu=null
 
-	METRICS=null
+	METRICS=null ATTEMPTS=0
 	if ! path_on "$path"; then
 		err="cannot switch to path $path"
 	else
@@ -218,7 +218,7 @@ cell() {
 		else
 			warmup "$wl" "$port" "$log"
 			s0=$(counters "$path") c0=$(cpu_jiffies)
-			run_client "$wl" "$port" "$log.client" || rc=$?
+			measure "$wl" "$port" "$log.client" || rc=$?
 			c1=$(cpu_jiffies) s1=$(counters "$path")
 			cpu=$(cpu_seconds "$c0" "$c1")
 			if [ $rc = 2 ]; then

@@ -253,7 +253,7 @@ cell() {
 	local log=$out/logs/$tag err='' rc=0
 	local a0='{}' a1='{}' b0='{}' b1='{}' c0 c1 cpu=null
 
-	METRICS=null
+	METRICS=null ATTEMPTS=0
 	if ! path_on "$path"; then
 		err="node 1 cannot switch to path $path"
 	elif ! ask start "$path" "$wl" "$port"; then
@@ -265,7 +265,7 @@ cell() {
 		b0=${ANSWER#ok }
 		warmup "$wl" "$port" "$log"
 		a0=$(counters "$path") c0=$(cpu_jiffies)
-		run_client "$wl" "$port" "$log.client" || rc=$?
+		measure "$wl" "$port" "$log.client" || rc=$?
 		c1=$(cpu_jiffies) a1=$(counters "$path")
 		cpu=$(cpu_seconds "$c0" "$c1")
 		if [ $rc = 2 ]; then
