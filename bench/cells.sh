@@ -105,8 +105,17 @@ warmup() {
 		"http://$DST:$2/" >"$3.warmup" 2>&1
 }
 
+# failed: the status of a client that failed: 3 if its time limit killed
+# it, 1 otherwise.
+failed() {
+	case $? in
+	124|137) return 3 ;;
+	*) return 1 ;;
+	esac
+}
+
 # client WORKLOAD PORT LOG: runs the client, its output in LOG; prints the
-# metrics as a JSON object, or fails.
+# metrics as a JSON object, or fails (status 3: it ran out of time).
 client() {
 	local wl=$1 port=$2 log=$3 limit=${CLIENT_LIMIT:-$((secs * 4 + 60))} n
 	local run=(timeout -k 5 "$limit" "${CNS[@]}" "${PRE[@]}")
@@ -115,7 +124,7 @@ client() {
 		local size=64
 		[ "$wl" = sockperf-4k ] && size=4096
 		"${run[@]}" sockperf ping-pong --tcp -i "$DST" -p "$port" -m $size \
-			-t "$secs" --mps=max >"$log" 2>&1 || return 1
+			-t "$secs" --mps=max >"$log" 2>&1 || { failed; return; }
 		awk '
 			/---> percentile 50.000 =/ { p50 = $NF }
 			/---> percentile 99.000 =/ { p99 = $NF }
@@ -130,7 +139,7 @@ client() {
 	iperf3-*)
 		n=${wl#iperf3-}
 		"${run[@]}" iperf3 -c "$DST" -p "$port" -t "$secs" -P "$n" -J \
-			>"$log" 2>&1 || return 1
+			>"$log" 2>&1 || { failed; return; }
 		jq -ce 'if .error then error(.error) else
 			{ gbit_s: (.end.sum_received.bits_per_second / 1e9),
 			  bytes: .end.sum_received.bytes,
@@ -147,9 +156,9 @@ client() {
 		[ -f "$rate" ] && read -r lo hi <"$rate"
 		reqs=$(awk -v s="$secs" -v lo="$lo" -v hi="$hi" \
 			'BEGIN { printf "%d\n", s * sqrt(lo * hi) }')
-		[ "$reqs" -ge 200 ] || reqs=200
+		[ "$reqs" -ge 100 ] || reqs=100
 		"${run[@]}" redis-benchmark -h "$DST" -p "$port" -c "$n" -P 1 \
-			-n "$reqs" -t set,get --csv >"$log" 2>&1 || return 1
+			-n "$reqs" -t set,get --csv >"$log" 2>&1 || { failed; return; }
 		m=$(awk -F, '
 			{ gsub(/"/, "") }
 			$1 == "SET" { set = $2; setp50 = $5 }
@@ -170,7 +179,7 @@ client() {
 		;;
 	http)
 		"${run[@]}" wrk -t 1 -c 8 -d "${secs}s" --latency \
-			"http://$DST:$port/" >"$log" 2>&1 || return 1
+			"http://$DST:$port/" >"$log" 2>&1 || { failed; return; }
 		local rps p50 p99 mb errs
 		rps=$(awk '/^Requests\/sec:/ { print $2 }' "$log")
 		p50=$(awk '$1 == "50%" { print $2 }' "$log")
@@ -190,7 +199,7 @@ client() {
 		;;
 	connrate)
 		"${run[@]}" "$bench/connrate" client -a "$DST" -p "$port" -t "$secs" \
-			>"$log" 2>&1 || return 1
+			>"$log" 2>&1 || { failed; return; }
 		awk '/^connrate / {
 			for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 			printf "{\"conn_s\":%s,\"conns\":%s,\"errors\":%s}\n", v["rate"], v["conns"], v["errors"]
@@ -201,7 +210,8 @@ client() {
 }
 
 # run_client WORKLOAD PORT LOG: client, watched: its metrics in METRICS.
-# Returns 1 if it failed, 2 if it hung in the kernel: a client program
+# Returns 1 if it failed, 3 if it ran out of time, 2 if it hung in the
+# kernel: a client program
 # left in uninterruptible sleep once its time limit killed it, or the
 # client still there well after that limit (timeout(1) may wait for such
 # a task forever, and so would a command substitution).
@@ -222,11 +232,12 @@ run_client() {
 		HUNG=${HUNG:-the client, still there after its time limit }
 		return 2
 	fi
-	wait "$pid" || rc=1
+	wait "$pid" || rc=$?
 	if [ $rc != 0 ]; then
 		new_stuck
 		[ -z "$HUNG" ] || return 2
-		return 1
+		[ $rc = 3 ] || rc=1
+		return $rc
 	fi
 	METRICS=$(<"$mf")
 	[ -n "$METRICS" ] || { METRICS=null; return 1; }
@@ -252,7 +263,7 @@ new_stuck() {
 }
 
 # measure WORKLOAD PORT LOG: run_client, once more if the client failed
-# (not if it hung): under emulation on a loaded host a short run now and
+# (not if it ran out of time or hung): under emulation on a loaded host a short run now and
 # then ends without a figure (sockperf: "No valid observations found"),
 # whatever the path.  ATTEMPTS says how many runs it took.
 ATTEMPTS=0

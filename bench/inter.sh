@@ -246,8 +246,8 @@ ask() {
 
 # cell REP WORKLOAD PATH PORT [FILE]: as bench/guest.sh's, the server on
 # node 2.  Returns 1 if the cell does not count, 2 if its client hung in
-# the kernel (then the path is missing from then on), 3 if node 2 stopped
-# answering.
+# the kernel (then the path is missing from then on), 3 if it ran out of
+# time, 4 if node 2 stopped answering.
 cell() {
 	local rep=$1 wl=$2 path=$3 port=$4 file=${5:-$RAW} tag="$1.$2.$3"
 	local log=$out/logs/$tag err='' rc=0
@@ -258,7 +258,7 @@ cell() {
 		err="node 1 cannot switch to path $path"
 	elif ! ask start "$path" "$wl" "$port"; then
 		err="node 2 did not answer"
-		rc=3
+		rc=4
 	elif [[ $ANSWER != ok* ]]; then
 		err=${ANSWER#error }
 	else
@@ -272,12 +272,14 @@ cell() {
 			err="the client hung in the kernel: $HUNG(see node 1's console)"
 			missing "$path" "$tag: $err"
 			STUCK=1
+		elif [ $rc = 3 ]; then
+			err="the client did not finish within its time limit ($((secs * 4 + 60)) s): $(tail -n 3 "$log.client" | tr '\n' ' ')"
 		elif [ $rc != 0 ]; then
 			err="client failed: $(tail -n 3 "$log.client" | tr '\n' ' ')"
 		fi
 		if ! ask stop "$path"; then
 			[ -n "$err" ] || err="node 2 did not answer"
-			rc=3
+			rc=4
 		else
 			b1=${ANSWER#ok }
 		fi
@@ -344,7 +346,7 @@ node1() {
 	for p in $paths; do
 		[ -n "${MISSING[$p]:-}" ] && continue
 		say "probing path $p"
-		probe "$p" || [ $? != 3 ] || { write_env; return 1; }
+		probe "$p" || [ $? != 4 ] || { write_env; return 1; }
 	done
 	for p in $paths; do
 		[ -n "${MISSING[$p]:-}" ] || run_paths+=("$p")
@@ -363,7 +365,7 @@ node1() {
 				rc=0
 				cell "$rep" "$wl" "$p" "$port" || rc=$?
 				[ $rc = 0 ] || write_env
-				if [ $rc = 3 ]; then
+				if [ $rc = 4 ]; then
 					say "error: node 2 stopped answering"
 					return 1
 				fi
