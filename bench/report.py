@@ -273,6 +273,8 @@ def markdown(env, summary, rat, pr, missing, paths, workloads, guest):
         lines.append("| figure | target | measured | met |")
         lines.append("|---|---|---|---|")
         for wl, metric, op, bound in TARGETS:
+            if wl not in workloads:
+                continue
             r = rat.get(wl, {}).get(metric, {}).get("shm")
             label = dict((m, l) for m, l, _ in METRICS[wl])[metric]
             if r is None:
