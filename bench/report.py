@@ -119,6 +119,12 @@ def derive(cell):
     m = cell.get("metrics")
     if not isinstance(m, dict):
         return
+    # wrk records no latency for requests past its 2 s timeout (counted
+    # as socket errors): with none under it, its percentiles read 0,
+    # which is no figure.
+    if cell.get("workload") == "http" and not m.get("p50_us") and \
+            not m.get("p99_us"):
+        m["p50_us"] = m["p99_us"] = None
     # connrate over tsor or SMC-R: how many of its connections the
     # counters saw take the path (the others fell back to TCP).
     proof = cell.get("proof") or {}
