@@ -315,12 +315,22 @@ write_env() {
 		  cmdline: $cmdline, ko_args: $ko, emulated: true}' >"$out/env.json"
 }
 
+# rxe_stats WHEN: rxe0's counters (packets, retries, sequence errors...)
+# into the logs, to tell where time went on the RDMA path.
+rxe_stats() {
+	rdma statistic show link rxe0/1 >"$out/logs/rxe0-stats.$1" 2>&1
+}
+
 node2() {
 	local rc=0
 	setup || rc=1
 	node_barrier setup "$WAIT" || return 1
 	[ $rc = 0 ] || return 1
+	rxe_stats before
 	serve
+	rc=$?
+	rxe_stats after
+	return $rc
 }
 
 node1() {
@@ -343,6 +353,7 @@ node1() {
 		write_env
 		return 1
 	fi
+	rxe_stats before
 	for p in $paths; do
 		[ -n "${MISSING[$p]:-}" ] && continue
 		say "probing path $p"
@@ -374,6 +385,7 @@ node1() {
 	done
 	PROGRESS=''
 	say "done"
+	rxe_stats after
 	ask end ${STUCK:+stuck}
 	[ -z "$STUCK" ] || hard_poweroff 0
 }
