@@ -30,7 +30,7 @@ plots() {
 	local png
 	for png in latency throughput; do
 		if [ -f "$dir/$1-$png.png" ]; then
-			printf '\n![%s-node %s](%s)\n' "$1" "$png" "${dir#"$repo"/}/$1-$png.png"
+			printf '![%s-node %s](%s)\n\n' "$1" "$png" "${dir#"$repo"/}/$1-$png.png"
 		fi
 	done
 }

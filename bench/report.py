@@ -258,6 +258,8 @@ def markdown(env, summary, rat, pr, missing, paths, workloads, guest):
 
             def cellstr(p):
                 s = per.get(p)
+                if not s and metric == "paired_pct" and p == "tcp":
+                    return "n/a"
                 if not s:
                     return "missing"
                 sp = s["spread_pct"]
