@@ -27,7 +27,7 @@
 #
 #   --topology T     intra, inter or both (default both)
 #   --smoke          a short run for CI: one repetition, 2 s per cell, the
-#                    workloads sockperf-64 iperf3-1 redis-1 connrate, the
+#                    workloads sockperf-64 iperf3-1 redis-1, the
 #                    paths tcp shm rdma (SMC-R hangs on this kernel, see
 #                    below); results stay in the run's directory
 #   --reps N         repetitions of each cell (default 3)
@@ -88,7 +88,10 @@ while [ $# -gt 0 ]; do
 done
 if [ $smoke = 1 ]; then
 	reps=${reps:-1} secs=${secs:-2}
-	workloads=${workloads:-sockperf-64 iperf3-1 redis-1 connrate}
+	# Not connrate: tsor refuses part of its connections, at times all
+	# of a short cell's few (README, Known problems), and its tsor cells
+	# take the longest; the full run measures it.
+	workloads=${workloads:-sockperf-64 iperf3-1 redis-1}
 	# SMC-R hangs on Debian's 6.1 over Soft-RoCE, in either topology:
 	# probing it costs a minute and a rebooted guest, and proves nothing.
 	paths=${paths:-tcp shm rdma}
