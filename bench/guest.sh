@@ -22,9 +22,14 @@
 #   pod_b (server)        eth0 10.244.0.3/24, veth to br0, default via .1
 #
 # Paths: tcp (neither pod enabled), shm and rdma (both pods enabled, the
-# node's local-path set to shm or rdma), smc (both ends of every program
-# under LD_PRELOAD=bench/smc_preload.so).  A path that cannot be set up is
-# recorded in env.json as missing, with the reason, and its cells skipped.
+# node's local-path set to shm or rdma with `tsorctl dev set local-path`
+# before each cell), smc (both ends of every program under
+# LD_PRELOAD=bench/smc_preload.so).  Each path is probed first (one second
+# of sockperf ping-pong, its counters checked as a cell's are, which also dials the
+# RDMA link before anything is measured); a path that cannot be set up or
+# fails its probe is recorded in env.json as missing, with the reason, and
+# its cells skipped.  Every cell's path is proven from the counters
+# (record in bench/cells.sh).
 #
 # SMC-R runs as host-network pods do, both ends in the node's namespace on
 # the node's address (10.244.0.1), its TCP handshake over lo: on 6.1 rxe
@@ -36,8 +41,6 @@ set -uo pipefail
 
 bench=$(cd "$(dirname "$0")" && pwd -P)
 REPO=${REPO:-$(cd "$bench/.." && pwd -P)}
-TSORCTL=$REPO/tools/tsorctl
-TSOR_KO=$REPO/tsor.ko
 
 WORKLOADS="sockperf-64 sockperf-4k iperf3-1 iperf3-4 redis-1 redis-50 http connrate"
 out='' reps=3 secs=5 paths="tcp shm rdma smc" workloads=$WORKLOADS ko_args='' try_smc=0
@@ -58,21 +61,11 @@ mkdir -p "$out/logs" || exit 1
 RAW=$out/raw.jsonl
 : >"$RAW"
 
+# shellcheck source=bench/cells.sh
+source "$bench/cells.sh"
+
 NODE=10.244.0.1 CLI=10.244.0.2 SRV=10.244.0.3
 PNETID=TSORBENCH UEID=TSOR-BENCH
-
-# PROGRESS: "[k/n] " while cells run.
-PROGRESS=''
-say() { printf 'bench: %s%s\n' "$PROGRESS" "$*"; }
-
-modload() { modprobe -d "$GUEST_MODROOT" "$@" 2>&1; }
-
-# missing PATH REASON: the path cannot run in this boot.
-declare -A MISSING=()
-missing() {
-	MISSING[$1]=$2
-	say "path $1 missing: $2"
-}
 
 topology() {
 	modload bridge >/dev/null
@@ -109,21 +102,22 @@ rxe_up() {
 	return 1
 }
 
-# counters PATH: what proves which path carried a cell, as one JSON object:
-# tsor's counters of the client pod for shm and rdma, SMC's own counters of
-# both pods (SMC-R successes and bytes, fallbacks) for smc.  Read before
-# and after each cell; one process or two, as emulated processes are slow.
+# counters PATH: what proves which path carried a cell, as one JSON object
+# {"a": the client's side, "b": the server's} (see record in cells.sh):
+# tsor's counters of each pod for shm and rdma, SMC's own counters (SMC-R
+# successes and bytes, fallbacks) for smc, whose two ends are both in the
+# node's namespace, so "a" has them both.  Read before and after each cell.
 counters() {
 	case $1 in
 	shm|rdma)
-		"$TSORCTL" -j stats show netns pod_a 2>/dev/null || echo '{}' ;;
+		printf '{"a":%s,"b":%s}\n' \
+			"$("$TSORCTL" -j stats show netns pod_a 2>/dev/null || echo '{}')" \
+			"$("$TSORCTL" -j stats show netns pod_b 2>/dev/null || echo '{}')" ;;
 	smc)
-		# Both ends are in the node's namespace: its counters have
-		# the client's and the server's side.
 		printf '{"a":%s,"b":{}}\n' \
 			"$("$bench/smcctl" stats 2>/dev/null || echo '{}')" ;;
 	*)
-		echo '{}' ;;
+		echo '{"a":{},"b":{}}' ;;
 	esac
 }
 
@@ -137,6 +131,11 @@ setup() {
 		missing shm "insmod tsor.ko failed"
 		missing rdma "insmod tsor.ko failed"
 	else
+		# The first connection over RDMA waits for the loopback link
+		# to be dialled, which under emulation on a loaded host may
+		# take longer than the default 3 s (as in the two-node tests);
+		# the probe dials it before any cell.
+		echo 15000 >/sys/module/tsor/parameters/pair_timeout_ms
 		"$TSORCTL" peer add 10.244.0.0/24 via $NODE >/dev/null || {
 			missing shm "tsorctl peer add failed"
 			missing rdma "tsorctl peer add failed"
@@ -165,50 +164,12 @@ setup() {
 		     ! err=$("$bench/smcctl" pnet add $PNETID eth br0 2>&1); then
 			missing smc "smcctl: $err"
 		elif [ "$try_smc" = 1 ]; then
-			smc_probe
+			: # probed with the others
 		else
 			missing smc "SMC-R over one rxe device to this same node hangs Debian's 6.1 (connect and smc_listen_work blocked in smc_wr_drain_cq; the guest then cannot power off): not tried without --try-smc-loopback"
 		fi
 	fi
 	return 0
-}
-
-# smc_probe: one second of connrate over SMC on the node's address, under
-# a time limit: SMC-R counts as missing unless its counters show SMC-R
-# connections.  Over one rxe device talking to itself, Debian's 6.1 hangs
-# SMC-R's link setup (the connect and smc_listen_work blocked in
-# smc_wr_drain_cq): better one probe than every SMC cell hanging.
-smc_probe() {
-	local spid cpid before after n pre=(env "LD_PRELOAD=$bench/smc_preload.so")
-	before=$("$bench/smcctl" stats 2>/dev/null) || before='{}'
-	"${pre[@]}" "$bench/connrate" server -a $NODE -p 19999 >"$out/logs/smc-probe.server" 2>&1 &
-	spid=$!
-	if ! wait_listen 19999 "$spid"; then
-		missing smc "the SMC probe's server never listened"
-		kill "$spid" 2>/dev/null
-		return
-	fi
-	# Not under timeout(1): a task blocked in the kernel cannot be killed,
-	# and timeout would wait for it forever.
-	"${pre[@]}" "$bench/connrate" client -a $NODE -p 19999 -t 1 \
-		>"$out/logs/smc-probe.client" 2>&1 &
-	cpid=$!
-	local end=$((SECONDS + 40))
-	while [ $SECONDS -lt $end ] && kill -0 "$cpid" 2>/dev/null; do
-		sleep 0.2
-	done
-	if kill -0 "$cpid" 2>/dev/null; then
-		missing smc "one SMC connection over rxe0 to this same node hung for 40 s (Debian's 6.1: connect blocked in smc_wr_drain_cq, see the console)"
-		kill -9 "$cpid" "$spid" 2>/dev/null
-		return
-	fi
-	after=$("$bench/smcctl" stats 2>/dev/null) || after='{}'
-	n=$(jq -n --argjson a "$before" --argjson b "$after" \
-		'($b.smcr_clnt_succ // 0) - ($a.smcr_clnt_succ // 0)')
-	if [ "${n:-0}" -le 0 ]; then
-		missing smc "SMC fell back to TCP in a probe: $after"
-	fi
-	kill "$spid" 2>/dev/null
 }
 
 # Whether tsorctl dev set works here: then each cell sets local-path.
@@ -242,209 +203,15 @@ path_on() {
 	return 0
 }
 
-# listening PORT PID: PID (in its own namespace) has a TCP listener on PORT,
-# from /proc/PID/net/tcp: no process started, as emulated ones are slow.
-listening() {
-	local hex addr st
-	printf -v hex '%04X' "$1"
-	while read -r _ addr _ st _; do
-		[[ $addr == *:"$hex" && $st == 0A ]] && return 0
-	done <"/proc/$2/net/tcp"
-	return 1
-}
-
-wait_listen() {
-	for _ in {1..300}; do
-		listening "$1" "$2" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-# cpu_jiffies: clock ticks the guest's CPUs spent not idle (user, nice,
-# system, irq, softirq, steal), from /proc/stat.
-cpu_jiffies() {
-	local user nice sys irq softirq steal
-	read -r _ user nice sys _ _ irq softirq steal _ </proc/stat
-	echo $((user + nice + sys + irq + softirq + steal))
-}
-
-# to_us VALUE_WITH_UNIT: wrk's "1.23ms" in microseconds.
-to_us() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-		m = (u == "us") ? 1 : (u == "ms") ? 1000 : (u == "s") ? 1e6 : (u == "m") ? 6e7 : -1
-		if (m < 0) exit 1
-		printf "%.3f\n", n * m }'
-}
-
-# server_cmd WORKLOAD PORT: the server of WORKLOAD, in SRVCMD.
-SRVCMD=()
-server_cmd() {
-	case $1 in
-	sockperf-*) SRVCMD=(sockperf server --tcp -i "$DST" -p "$2") ;;
-	iperf3-*) SRVCMD=(iperf3 -s -B "$DST" -p "$2") ;;
-	redis-*) SRVCMD=(redis-server --bind "$DST" --port "$2" --save ""
-			 --appendonly no --protected-mode no --daemonize no) ;;
-	http) SRVCMD=(node "$bench/http-server.js" "$DST" "$2" 65536) ;;
-	connrate) SRVCMD=("$bench/connrate" server -a "$DST" -p "$2") ;;
-	esac
-}
-
-# client WORKLOAD PORT LOG: runs the client, its output in LOG; prints the
-# metrics as a JSON object, or fails.
-client() {
-	local wl=$1 port=$2 log=$3 limit=$((secs * 4 + 60)) n
-	local run=(timeout -k 5 "$limit" "${CNS[@]}" "${PRE[@]}")
-	case $wl in
-	sockperf-*)
-		local size=64
-		[ "$wl" = sockperf-4k ] && size=4096
-		"${run[@]}" sockperf ping-pong --tcp -i "$DST" -p "$port" -m $size \
-			-t "$secs" --mps=max >"$log" 2>&1 || return 1
-		awk '
-			/---> percentile 50.000 =/ { p50 = $NF }
-			/---> percentile 99.000 =/ { p99 = $NF }
-			/---> percentile 99.900 =/ { p999 = $NF }
-			/Summary: Latency is/ { avg = $(NF - 1) }
-			END {
-				if (p50 == "" || p99 == "" || p999 == "") exit 1
-				printf "{\"p50_us\":%s,\"p99_us\":%s,\"p999_us\":%s,\"avg_us\":%s}\n",
-					p50, p99, p999, avg == "" ? "null" : avg
-			}' "$log"
-		;;
-	iperf3-*)
-		n=${wl#iperf3-}
-		"${run[@]}" iperf3 -c "$DST" -p "$port" -t "$secs" -P "$n" -J \
-			>"$log" 2>&1 || return 1
-		jq -ce 'if .error then error(.error) else
-			{ gbit_s: (.end.sum_received.bits_per_second / 1e9),
-			  bytes: .end.sum_received.bytes,
-			  retransmits: (.end.sum_sent.retransmits // null) } end' "$log"
-		;;
-	redis-*)
-		n=${wl#redis-}
-		# redis-benchmark runs a number of requests, not a time: SECS
-		# times the geometric mean of the slowest and the fastest rate
-		# measured so far in this boot (a guess at first), so that
-		# neither the slow paths' cells nor the fast ones' stray far
-		# from SECS.
-		local rate=$out/.redis-rate.$n lo=500 hi=500 reqs m
-		[ -f "$rate" ] && read -r lo hi <"$rate"
-		reqs=$(awk -v s="$secs" -v lo="$lo" -v hi="$hi" \
-			'BEGIN { printf "%d\n", s * sqrt(lo * hi) }')
-		[ "$reqs" -ge 200 ] || reqs=200
-		"${run[@]}" redis-benchmark -h "$DST" -p "$port" -c "$n" -P 1 \
-			-n "$reqs" -t set,get --csv >"$log" 2>&1 || return 1
-		m=$(awk -F, '
-			{ gsub(/"/, "") }
-			$1 == "SET" { set = $2; setp50 = $5 }
-			$1 == "GET" { get = $2; getp50 = $5 }
-			END {
-				if (set == "" || get == "") exit 1
-				printf "{\"set_rps\":%s,\"get_rps\":%s,\"set_p50_us\":%.1f,\"get_p50_us\":%.1f,\"requests\":%d}\n",
-					set, get, setp50 * 1000, getp50 * 1000, n
-			}' n="$reqs" "$log") || return 1
-		[ -f "$rate" ] || lo='' hi=0
-		awk -F, -v lo="$lo" -v hi="$hi" '{ gsub(/"/, "") }
-			$1 == "SET" || $1 == "GET" {
-				if (lo == "" || $2 < lo) lo = $2
-				if ($2 > hi) hi = $2 }
-			END { printf "%d %d\n", lo, hi }' "$log" >"$rate.new" &&
-			mv "$rate.new" "$rate"
-		echo "$m"
-		;;
-	http)
-		"${run[@]}" wrk -t 1 -c 8 -d "${secs}s" --latency \
-			"http://$DST:$port/" >"$log" 2>&1 || return 1
-		local rps p50 p99 mb errs
-		rps=$(awk '/^Requests\/sec:/ { print $2 }' "$log")
-		p50=$(awk '$1 == "50%" { print $2 }' "$log")
-		p99=$(awk '$1 == "99%" { print $2 }' "$log")
-		# "123 requests in 5.00s, 7.73MB read"
-		mb=$(awk '/requests in .* read$/ { print $(NF - 1) }' "$log")
-		errs=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' "$log")
-		[ -n "$rps" ] && [ -n "$p50" ] && [ -n "$p99" ] || return 1
-		# No request completed: no figure (wrk then prints zeros).
-		grep -q '^ *0 requests in' "$log" && return 1
-		p50=$(to_us "$p50") && p99=$(to_us "$p99") || return 1
-		mb=$(awk -v v="$mb" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-			m = (u == "B") ? 1 : (u == "KB") ? 1024 : (u == "MB") ? 1048576 : (u == "GB") ? 1073741824 : 0
-			printf "%.0f\n", n * m }')
-		printf '{"req_s":%s,"p50_us":%s,"p99_us":%s,"bytes":%s,"socket_errors":%s}\n' \
-			"$rps" "$p50" "$p99" "${mb:-0}" "${errs:-0}"
-		;;
-	connrate)
-		"${run[@]}" "$bench/connrate" client -a "$DST" -p "$port" -t "$secs" \
-			>"$log" 2>&1 || return 1
-		awk '/^connrate / {
-			for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-			printf "{\"conn_s\":%s,\"conns\":%s,\"errors\":%s}\n", v["rate"], v["conns"], v["errors"]
-			found = 1 }
-			END { exit !found }' "$log"
-		;;
-	esac
-}
-
-# record REP WORKLOAD PATH METRICS BEFORE AFTER CPU_S ERROR: the cell as
-# one JSON line, with the proof of its path computed from the counters
-# BEFORE and AFTER it, and "ok" false with an error when it does not count:
-# a tsor cell that paired no connection or whose bytes did not cross tsor,
-# an SMC cell none of whose connections or bytes used SMC-R did not measure
-# its path (connrate moves no byte: there connections alone count).
-record() {
-	jq -nc --argjson rep "$1" --arg wl "$2" --arg path "$3" \
-		--argjson m "$4" --argjson a "$5" --argjson b "$6" \
-		--argjson cpu "$7" --arg err "$8" --argjson secs "$secs" '
-		def d(k): (($b.stats[k] // 0) - ($a.stats[k] // 0));
-		def s(p; k): (($b[p][k] // 0) - ($a[p][k] // 0));
-		def fb(p): [($b[p].fallbacks // {}) | to_entries[] |
-			    {key: "\(p):\(.key)", value: (.value - ($a[p].fallbacks[.key] // 0))} |
-			    select(.value > 0)] | from_entries;
-		(if $path == "shm" or $path == "rdma" then
-			{ conn_paired: d("conn_paired"),
-			  shm_bytes: (d("shm_tx_bytes") + d("shm_rx_bytes")),
-			  rdma_bytes: (d("rdma_tx_bytes") + d("rdma_rx_bytes")),
-			  tcp_bytes: (d("tcp_tx_bytes") + d("tcp_rx_bytes")),
-			  fallbacks: ([$b.stats // {} | to_entries[] |
-				       select(.key | startswith("fallback_")) |
-				       {key, value: (.value - ($a.stats[.key] // 0))} |
-				       select(.value > 0)] | from_entries) }
-		 elif $path == "smc" then
-			{ smcr_conns: s("a"; "smcr_clnt_succ"),
-			  smcr_bytes: (s("a"; "smcr_tx_bytes") + s("a"; "smcr_rx_bytes")),
-			  fallbacks: (fb("a") + fb("b")) }
-		 else {} end) as $proof |
-		(if $err != "" then $err
-		 elif ($path == "shm" or $path == "rdma") and $proof.conn_paired <= 0 then
-			"no connection was paired: \($proof.fallbacks | tojson)"
-		 elif ($path == "shm" or $path == "rdma") and $wl != "connrate" and
-		      $proof[$path + "_bytes"] <= 0 then
-			"no byte crossed the \($path) path: \($proof.fallbacks | tojson)"
-		 elif $path == "smc" and $proof.smcr_conns <= 0 then
-			"SMC fell back to TCP: \($proof.fallbacks | tojson)"
-		 elif $path == "smc" and $wl != "connrate" and $proof.smcr_bytes <= 0 then
-			"SMC fell back to TCP: \($proof.fallbacks | tojson)"
-		 else null end) as $e |
-		{rep: $rep, workload: $wl, path: $path, ok: ($e == null),
-		 seconds: $secs, metrics: $m, proof: $proof, cpu_busy_s: $cpu,
-		 error: $e}'
-}
-
-# One-line summary of METRICS (a flat JSON object) for the progress line.
-summary() {
-	local m=${1//[\{\}\"]/}
-	m=${m//:/=}
-	echo "${m//,/ }"
-}
-
-# cell REP WORKLOAD PATH PORT
+# cell REP WORKLOAD PATH PORT [FILE]: one cell, appended to FILE (default
+# RAW).  Returns 1 if it does not count, 2 if its client hung in the
+# kernel: then the path is marked missing, as nothing more can run over it.
 cell() {
-	local rep=$1 wl=$2 path=$3 port=$4 tag="$1.$2.$3"
-	local log=$out/logs/$tag spid metrics=null err='' line
+	local rep=$1 wl=$2 path=$3 port=$4 file=${5:-$RAW} tag="$1.$2.$3"
+	local log=$out/logs/$tag spid err='' rc=0
 	local s0='{}' s1='{}' c0 c1 cpu=null
 
+	METRICS=null ATTEMPTS=0
 	if ! path_on "$path"; then
 		err="cannot switch to path $path"
 	else
@@ -454,42 +221,42 @@ cell() {
 		if ! wait_listen "$port" "$spid"; then
 			err="the server never listened: $(tail -n 3 "$log.server" | tr '\n' ' ')"
 		else
-			# Node.js compiles its hot paths only after a while, and
-			# under emulation that while is long: one second of load
-			# first, whatever the path, not measured.
-			if [ "$wl" = http ]; then
-				timeout -k 5 60 "${CNS[@]}" "${PRE[@]}" wrk -t 1 -c 8 -d 1s \
-					"http://$DST:$port/" >"$log.warmup" 2>&1
-			fi
+			warmup "$wl" "$port" "$log"
 			s0=$(counters "$path") c0=$(cpu_jiffies)
-			if ! metrics=$(client "$wl" "$port" "$log.client"); then
-				metrics=null
+			measure "$wl" "$port" "$log.client" || rc=$?
+			c1=$(cpu_jiffies) s1=$(counters "$path")
+			cpu=$(cpu_seconds "$c0" "$c1")
+			if [ $rc = 2 ]; then
+				err="the client hung in the kernel: $HUNG(see the console)"
+				missing "$path" "$tag: $err"
+				STUCK=1
+			elif [ $rc = 3 ]; then
+				err="the client did not finish within its time limit ($((secs * 4 + 60)) s): $(tail -n 3 "$log.client" | tr '\n' ' ')"
+			elif [ $rc != 0 ]; then
 				err="client failed: $(tail -n 3 "$log.client" | tr '\n' ' ')"
 			fi
-			c1=$(cpu_jiffies) s1=$(counters "$path")
-			# In seconds, from USER_HZ (100) ticks.
-			cpu=$(((c1 - c0) / 100)).$(printf '%02d' $(((c1 - c0) % 100)))
 		fi
-		kill "$spid" 2>/dev/null
-		wait "$spid" 2>/dev/null
+		stop_server "$spid"
 	fi
-	line=$(record "$rep" "$wl" "$path" "$metrics" "$s0" "$s1" "$cpu" "$err")
-	echo "$line" >>"$RAW"
-	if [[ $line == *'"ok":true'* ]]; then
-		say "$tag: $(summary "$metrics")"
-	else
-		[[ $line =~ \"error\":\"(.*)\"\} ]] && err=${BASH_REMATCH[1]//\\\"/\"}
-		say "$tag: FAILED (${err:-cannot record the cell})"
-	fi
+	emit "$file" "$(record "$rep" "$wl" "$path" "$METRICS" "$s0" "$s1" "$cpu" "$err")" "$tag" ||
+		return $((rc == 2 ? 2 : 1))
 }
 
+# probe PATH: one second of sockperf ping-pong over PATH, its counters
+# checked as a cell's are; the path is missing if that fails.  It also dials the RDMA
+# link (or SMC-R's link group) before any cell is measured.
+probe() {
+	local secs=1 CLIENT_LIMIT=40
+	cell 0 sockperf-64 "$1" $((19900 + ${#PROBED[@]})) "$out/probes.jsonl" && return 0
+	missing "$1" "its probe failed: $(jq -r '.error // "?"' <<<"$(tail -n 1 "$out/probes.jsonl")" 2>/dev/null)"
+}
+PROBED=()
+
 write_env() {
-	local m='{}' p
-	for p in "${!MISSING[@]}"; do
-		m=$(jq -c --arg p "$p" --arg r "${MISSING[$p]}" '. + {($p): $r}' <<<"$m")
-	done
+	local m
+	m=$(missing_json)
 	jq -n --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
-		--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson reps "$reps" \
+		--arg date "$STARTED" --argjson reps "$reps" \
 		--argjson secs "$secs" --arg paths "$paths" --arg wls "$workloads" \
 		--argjson missing "$m" --arg cmdline "$(cat /proc/cmdline)" --arg ko "$ko_args" --arg tsor "$(git -C "$REPO" describe --always --dirty 2>/dev/null)" \
 		'{topology: "intra", kernel: $kernel, cpus: $cpus, started: $date,
@@ -499,9 +266,14 @@ write_env() {
 		  emulated: true}' >"$out/env.json"
 }
 
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
 main() {
 	local run_paths=() p rep wl i k=0 total port=20000
 	setup || { write_env; exit 1; }
+	for p in $paths; do
+		[ -n "${MISSING[$p]:-}" ] || { say "probing path $p"; PROBED+=("$p"); probe "$p"; }
+	done
 	for p in $paths; do
 		[ -n "${MISSING[$p]:-}" ] || run_paths+=("$p")
 	done
@@ -517,7 +289,9 @@ main() {
 				p=${run_paths[$(((i + rep - 1) % ${#run_paths[@]}))]}
 				k=$((k + 1)) port=$((port + 1))
 				PROGRESS="[$k/$total] "
-				cell "$rep" "$wl" "$p" "$port"
+				# A path whose client hung is skipped from then on.
+				[ -z "${MISSING[$p]:-}" ] || continue
+				cell "$rep" "$wl" "$p" "$port" || write_env
 			done
 		done
 	done
@@ -525,4 +299,7 @@ main() {
 	say "done"
 }
 
+# Set when a client got stuck in the kernel: the guest cannot power off.
+STUCK=''
 main
+[ -z "$STUCK" ] || hard_poweroff 0

@@ -4,10 +4,11 @@
 # usage: bench/readme.sh [LATEST.md]
 #
 # Refreshes README.md's performance section from the benchmark's latest
-# results (default bench/results/latest.md): everything between the lines
-# '<!-- bench:begin -->' and '<!-- bench:end -->' is replaced by that file,
-# its title dropped and its headings moved two levels down, plus a pointer
-# to the plots.  The rest of README.md is left as it is.
+# results (default bench/results/latest.md, one section per topology):
+# everything between the lines '<!-- bench:begin -->' and
+# '<!-- bench:end -->' is replaced by that file, its title dropped and its
+# headings moved one level down, plus each topology's plots after its
+# table.  The rest of README.md is left as it is.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -23,14 +24,31 @@ fi
 
 body=$(mktemp)
 trap 'rm -f "$body" "$readme.tmp"' EXIT
-{
-	sed -e '1{/^# /d}' -e 's/^## /#### /' "$latest"
-	dir=$(dirname "$latest")
+dir=$(dirname "$latest")
+# plots TOPOLOGY: its plots' lines.
+plots() {
+	local png
 	for png in latency throughput; do
-		if [ -f "$dir/$png.png" ]; then
-			printf '![%s](%s)\n' "$png" "${dir#"$repo"/}/$png.png"
+		if [ -f "$dir/$1-$png.png" ]; then
+			printf '![%s-node %s](%s)\n\n' "$1" "$png" "${dir#"$repo"/}/$1-$png.png"
 		fi
 	done
+}
+{
+	topo=''
+	while IFS= read -r line; do
+		case $line in
+		'# '*) continue ;;
+		'## '*)
+			[ -z "$topo" ] || plots "$topo"
+			topo=$(sed -n 's/^## tsor benchmark: \([a-z]*\)-node.*/\1/p' <<<"$line")
+			printf '#%s\n' "$line"
+			;;
+		'### '*) printf '#%s\n' "$line" ;;
+		*) printf '%s\n' "$line" ;;
+		esac
+	done <"$latest"
+	[ -z "$topo" ] || plots "$topo"
 } >"$body"
 awk -v begin="$begin" -v end="$end" -v body="$body" '
 	$0 == begin { print; while ((getline line < body) > 0) print line; skip = 1; next }

@@ -3,14 +3,19 @@
 """Turns the guest's raw cells into the benchmark's results.
 
 report.py --raw RAW.jsonl --env ENV.json --json OUT.json --md OUT.md
-          [--plots DIR] [--guest-status N] [--guest-result TEXT]
+          [--topology intra|inter] [--plots DIR] [--guest-status N]
+          [--guest-result TEXT]
 
-OUT.json holds every raw figure, the medians and spreads and the ratios to
-TCP; OUT.md is the table people read; DIR gets latency.png and
-throughput.png (gnuplot).  Every expected cell that has no good figure is
-listed as missing, with the reason, and so is every path the guest could
-not set up.  Exits 1 when a cell of a path that was set up is missing (or
-the guest or a plot failed), 0 otherwise.
+One topology's run: OUT.json holds every raw figure, the medians and
+spreads and the ratios to TCP; OUT.md is the table people read; DIR gets
+TOPOLOGY-latency.png and TOPOLOGY-throughput.png (gnuplot).  Every expected
+cell that has no good figure is listed as missing, with the reason (an
+invalid cell, one whose counters say it did not use its path, is listed
+as such), and so is every path the guest could not set up.  Exits 1 when
+a path of tsor's or TCP's could not be set up, when a cell of a path that
+was set up is missing or invalid, or when the guests or a plot failed; 0
+otherwise.  SMC-R, the kernel's peer, may be missing without failing, and
+no ratio ever fails.
 """
 import argparse
 import datetime
@@ -25,6 +30,28 @@ import tempfile
 PATHS = ["tcp", "shm", "rdma", "smc"]
 PATH_NAMES = {"tcp": "TCP", "shm": "tsor shm", "rdma": "tsor rdma",
               "smc": "SMC-R"}
+# Paths that fail the run when they cannot be set up: ours and the baseline.
+REQUIRED = ["tcp", "shm", "rdma"]
+
+SETUP = {
+    "intra": (
+        "Software-emulated, intra-node: one QEMU TCG guest ({cpus} vCPUs, "
+        "kernel {kernel}, tsor {commit}) on a 2-core machine shared with "
+        "other work; two pod namespaces on a Linux bridge, rxe0 (Soft-RoCE) "
+        "on the bridge. tsor rdma is tsor's RDMA path between two pods of "
+        "one node (`tsorctl dev set local-path rdma`, rxe0 loopback). "
+        "SMC-R runs host-network, on the node's address."),
+    "inter": (
+        "Software-emulated, inter-node: two QEMU TCG guests ({cpus} vCPU "
+        "each, kernel {kernel}, tsor {commit}) on a 2-core machine shared "
+        "with other work, joined by a QEMU socket netdev on eth0; a pod on "
+        "each node, the client on node 1's, the server on node 2's, over a "
+        "VXLAN overlay as flannel's vxlan backend builds it (TCP); rxe0 "
+        "(Soft-RoCE) on each node's eth0 for tsor rdma and SMC-R. SMC-R "
+        "runs host-network, between the nodes' own addresses (rxe lives "
+        "in the initial namespace only on this kernel), so it skips the "
+        "overlay the TCP and tsor cells' handshakes cross."),
+}
 
 # workload -> [(metric, label, higher_is_better)]
 METRICS = {
@@ -48,7 +75,8 @@ METRICS = {
              ("p50_us", "p50 latency (us)", False),
              ("p99_us", "p99 latency (us)", False),
              ("cpu_s_per_gib", "guest CPU s per GiB", False)],
-    "connrate": [("conn_s", "connections/s", True)],
+    "connrate": [("conn_s", "connections/s", True),
+                 ("paired_pct", "connections over the path (%)", True)],
 }
 WORKLOAD_NAMES = {
     "sockperf-64": "sockperf ping-pong 64 B",
@@ -91,6 +119,19 @@ def derive(cell):
     m = cell.get("metrics")
     if not isinstance(m, dict):
         return
+    # wrk records no latency for requests past its 2 s timeout (counted
+    # as socket errors): with none under it, its percentiles read 0,
+    # which is no figure.
+    if cell.get("workload") == "http" and not m.get("p50_us") and \
+            not m.get("p99_us"):
+        m["p50_us"] = m["p99_us"] = None
+    # connrate over tsor or SMC-R: how many of its connections the
+    # counters saw take the path (the others fell back to TCP).
+    proof = cell.get("proof") or {}
+    paired = proof.get("conn_paired", proof.get("smcr_conns"))
+    if cell.get("workload") == "connrate" and m.get("conns") and \
+            paired is not None:
+        m["paired_pct"] = min(100.0, 100.0 * paired / m["conns"])
     cpu = cell.get("cpu_busy_s")
     if cpu is not None and m.get("bytes"):
         m["cpu_s_per_gib"] = cpu / (m["bytes"] / 2**30)
@@ -175,17 +216,20 @@ def fmt(v):
 
 def markdown(env, summary, rat, pr, missing, paths, workloads, guest):
     # A path this boot could not set up gets no columns: "Missing" says why.
-    shown = [p for p in paths if p != "tcp" and p not in env.get("missing", {})]
+    # (one that stopped part-way keeps what it measured).
+    shown = [p for p in paths if p != "tcp" and
+             (p not in env.get("missing", {}) or
+              any(p in per for m in summary.values() for per in m.values()))]
     lines = []
     started = env.get("started", "?")
-    lines.append(f"# tsor benchmark: {env.get('topology', 'intra')}-node, "
-                 f"{started}")
+    topo = env.get("topology", "intra")
+    lines.append(f"# tsor benchmark: {topo}-node, {started}")
     lines.append("")
     lines.append(
-        "Software-emulated: one QEMU TCG guest "
-        f"({env.get('cpus', '?')} vCPUs, kernel {env.get('kernel', '?')}, "
-        f"tsor {env.get('commit', '?')}) on a 2-core machine shared with "
-        "other work. Absolute figures say nothing about real hardware; only "
+        SETUP.get(topo, SETUP["intra"]).format(
+            cpus=env.get("cpus", "?"), kernel=env.get("kernel", "?"),
+            commit=env.get("commit", "?")) +
+        " Absolute figures say nothing about real hardware; only "
         "the ratios between paths measured in this same boot mean "
         "something. Each figure is the median of "
         f"{env.get('reps', '?')} repetitions of {env.get('seconds', '?')} s, "
@@ -194,7 +238,12 @@ def markdown(env, summary, rat, pr, missing, paths, workloads, guest):
         "Ratios are path / TCP: above 1 is better for throughput, below 1 "
         "for latency and CPU; \"per repetition\" gives the ratio of each "
         "repetition's two cells, measured one right after the other. "
-        "sockperf latency is its one-way figure (round trip / 2).")
+        "sockperf latency is its one-way figure (round trip / 2). "
+        "Every tsor cell was checked against tsor's counters (its bytes "
+        "went over the path it claims, none over TCP, no fallback; "
+        "connrate moves no byte and shows the share of its connections "
+        "that took the path), every SMC-R cell against SMC's; a cell that "
+        "failed the check is listed as invalid under Missing, not counted.")
     lines.append("")
     head = "| workload | metric | TCP |"
     sep = "|---|---|---|"
@@ -209,6 +258,8 @@ def markdown(env, summary, rat, pr, missing, paths, workloads, guest):
 
             def cellstr(p):
                 s = per.get(p)
+                if not s and metric == "paired_pct" and p == "tcp":
+                    return "n/a"
                 if not s:
                     return "missing"
                 sp = s["spread_pct"]
@@ -230,6 +281,8 @@ def markdown(env, summary, rat, pr, missing, paths, workloads, guest):
         lines.append("| figure | target | measured | met |")
         lines.append("|---|---|---|---|")
         for wl, metric, op, bound in TARGETS:
+            if wl not in workloads:
+                continue
             r = rat.get(wl, {}).get(metric, {}).get("shm")
             label = dict((m, l) for m, l, _ in METRICS[wl])[metric]
             if r is None:
@@ -267,7 +320,8 @@ def plots(summary, rat, paths, workloads, outdir, env):
     throughput figure of each path relative to TCP."""
     errors = []
     outdir = os.path.abspath(outdir)
-    title_env = (f"software-emulated, {env.get('topology', 'intra')}-node, "
+    topo = env.get("topology", "intra")
+    title_env = (f"software-emulated, {topo}-node, "
                  f"{env.get('started', '')[:10]}")
     with tempfile.TemporaryDirectory() as tmp:
         lat = [(wl, m) for wl in ("sockperf-64", "sockperf-4k") if wl in workloads
@@ -288,7 +342,7 @@ def plots(summary, rat, paths, workloads, outdir, env):
                 for i, p in enumerate(have))
             err = gnuplot(f"""
 set terminal pngcairo size 900,500 noenhanced
-set output '{os.path.join(outdir, 'latency.png')}'
+set output '{os.path.join(outdir, topo + '-latency.png')}'
 set title 'sockperf ping-pong one-way latency, median ({title_env})'
 set ylabel 'microseconds (log scale)'
 set logscale y
@@ -301,10 +355,10 @@ set grid ytics
 plot {cols}
 """, tmp)
             if err:
-                errors.append("latency.png: " + err)
+                errors.append(f"{topo}-latency.png: " + err)
 
         thr = [(wl, m) for wl in workloads for m, _, hib in METRICS.get(wl, [])
-               if hib]
+               if hib and m != "paired_pct"]
         others = [p for p in paths if p != "tcp" and any(
             rat.get(wl, {}).get(m, {}).get(p) for wl, m in thr)]
         if thr and others:
@@ -320,7 +374,7 @@ plot {cols}
                 for i, p in enumerate(others))
             err = gnuplot(f"""
 set terminal pngcairo size 1000,500 noenhanced
-set output '{os.path.join(outdir, 'throughput.png')}'
+set output '{os.path.join(outdir, topo + '-throughput.png')}'
 set title 'throughput relative to TCP, median ({title_env})'
 set ylabel 'path / TCP'
 set style data histograms
@@ -334,7 +388,7 @@ set yrange [0:*]
 plot {cols}, 1 with lines lw 2 lc rgb 'black' title 'TCP'
 """, tmp)
             if err:
-                errors.append("throughput.png: " + err)
+                errors.append(f"{topo}-throughput.png: " + err)
     return errors
 
 
@@ -345,6 +399,7 @@ def main():
     ap.add_argument("--json", required=True)
     ap.add_argument("--md", required=True)
     ap.add_argument("--plots")
+    ap.add_argument("--topology")
     ap.add_argument("--guest-status", type=int, default=0)
     ap.add_argument("--guest-result", default="")
     a = ap.parse_args()
@@ -353,6 +408,8 @@ def main():
     if os.path.exists(a.env):
         with open(a.env) as f:
             env = json.load(f)
+    if a.topology:
+        env.setdefault("topology", a.topology)
     env.setdefault("started",
                    datetime.datetime.now(datetime.timezone.utc)
                    .strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -370,15 +427,28 @@ def main():
         failures.append("everything: the guest never reported its setup "
                         f"({a.guest_result or 'no env.json'})")
     for p, why in sorted(env.get("missing", {}).items()):
-        missing.append(f"path {PATH_NAMES.get(p, p)}: {why}")
+        if p in REQUIRED and p in paths:
+            failures.append(f"path {PATH_NAMES.get(p, p)}: {why}")
+        else:
+            missing.append(f"path {PATH_NAMES.get(p, p)}: {why}")
     live = [p for p in paths if p not in env.get("missing", {})]
     for wl in workloads:
         for p in live:
             got = [c for c in cells if c["workload"] == wl and c["path"] == p]
             good = [c for c in got if c["ok"]]
+            bad = [c for c in got if c.get("invalid")]
+            if bad:
+                failures.append(
+                    f"{WORKLOAD_NAMES.get(wl, wl)} over {PATH_NAMES.get(p, p)}: "
+                    f"{len(bad)} invalid cell(s), their counters disagree "
+                    f"with the path: " +
+                    "; ".join(sorted({c.get("error") or "?" for c in bad})))
             if len(good) < reps:
-                errs = sorted({c.get("error") or "?" for c in got if not c["ok"]})
-                why = "; ".join(errs) if errs else "not measured (the run stopped)"
+                errs = sorted({c.get("error") or "?" for c in got
+                               if not c["ok"] and not c.get("invalid")})
+                why = ("; ".join(errs) if errs else
+                       "the others invalid" if bad else
+                       "not measured (the run stopped)")
                 failures.append(f"{WORKLOAD_NAMES.get(wl, wl)} over "
                                f"{PATH_NAMES.get(p, p)}: {len(good)}/{reps} "
                                f"repetitions ({why})")
