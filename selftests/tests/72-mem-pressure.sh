@@ -21,11 +21,13 @@ tcp_mem0=$(cat /proc/sys/net/ipv4/tcp_mem)
 hog=()
 unhog() {
 	local p
+	# Limits first: TCP leaves pressure only when a socket frees memory
+	# below tcp_mem's low mark, so the hogs' memory must go after it.
+	echo "$tcp_mem0" >/proc/sys/net/ipv4/tcp_mem
 	for p in "${hog[@]}"; do
 		kill -9 "$p" 2>/dev/null || true
 	done
 	hog=()
-	echo "$tcp_mem0" >/proc/sys/net/ipv4/tcp_mem
 }
 trap unhog EXIT
 
