@@ -19,6 +19,10 @@
 #                                has put it
 #   node_rxe_up                  Soft-RoCE device rxe0 on eth0, ACTIVE;
 #                                idempotent
+#   node_pod NET                 (re)make the pod netns 'pod': NET.N.2/24 on
+#                                its eth0 (N: this node), routed through
+#                                the node's vpod (NET.N.1), and the other
+#                                node's pods (NET.P.0/24) through eth0
 #   node_expect_down             this node is about to stop its own guest on
 #                                purpose (a test of the other node's failure
 #                                handling): boot_nodes and the other node's
@@ -131,6 +135,21 @@ node_peer_down_expected() {
 
 # rdma_rxe needs the crc32 crypto driver, which nothing loads for it;
 # rdma_ucm gives user space the RDMA CM (rping, perftest -R).
+node_pod() {
+	local net=$1 me=${TSOR_NODE:-1}
+	ip netns del pod 2>/dev/null || true
+	ip netns add pod &&
+	ip link add vpod type veth peer name eth0 netns pod &&
+	ip addr add "$net.$me.1/24" dev vpod &&
+	ip link set vpod up &&
+	ip -n pod link set lo up &&
+	ip -n pod addr add "$net.$me.2/24" dev eth0 &&
+	ip -n pod link set eth0 up &&
+	ip -n pod route add default via "$net.$me.1" &&
+	ip route add "$net.$NODE_PEER.0/24" via "${NODE_IP4[NODE_PEER]}" &&
+	sysctl -qw net.ipv4.ip_forward=1
+}
+
 node_rxe_up() {
 	local m
 	for m in crc32_generic rdma_rxe rdma_ucm; do

@@ -32,20 +32,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkpod() {
-	ip netns del pod 2>/dev/null || true
-	ip netns add pod &&
-	ip link add vpod type veth peer name eth0 netns pod &&
-	ip addr add "10.20.$me.1/24" dev vpod &&
-	ip link set vpod up &&
-	ip -n pod link set lo up &&
-	ip -n pod addr add "$(pod_ip "$me")/24" dev eth0 &&
-	ip -n pod link set eth0 up &&
-	ip -n pod route add default via "10.20.$me.1" &&
-	ip route add "10.20.$peer.0/24" via "${NODE_IP4[peer]}" &&
-	sysctl -qw net.ipv4.ip_forward=1
-}
-
 check "tsor.ko loads" tsor_load
 # The first connection to a node also waits for its link to be dialled,
 # which under emulation may take longer than the default 3 s.
@@ -53,7 +39,7 @@ echo 15000 >/sys/module/tsor/parameters/pair_timeout_ms
 check "rxe0 comes up on eth0" node_rxe_up
 check "dev set ibdev rxe0 addr ${NODE_IP4[me]}" \
 	"$TSORCTL" dev set ibdev rxe0 addr "${NODE_IP4[me]}"
-check "a pod routed through the node" mkpod
+check "a pod routed through the node" node_pod 10.20
 check "takeover on in the pod" "$TSORCTL" netns enable pod
 check "peer table: node 1's pods" "$TSORCTL" peer add 10.20.1.0/24 via "${NODE_IP4[1]}"
 check "peer table: node 2's pods" "$TSORCTL" peer add 10.20.2.0/24 via "${NODE_IP4[2]}"

@@ -40,20 +40,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkpod() {
-	ip netns del pod 2>/dev/null || true
-	ip netns add pod &&
-	ip link add vpod type veth peer name eth0 netns pod &&
-	ip addr add "10.22.$me.1/24" dev vpod &&
-	ip link set vpod up &&
-	ip -n pod link set lo up &&
-	ip -n pod addr add "$(pod_ip "$me")/24" dev eth0 &&
-	ip -n pod link set eth0 up &&
-	ip -n pod route add default via "10.22.$me.1" &&
-	ip route add "10.22.$peer.0/24" via "${NODE_IP4[peer]}" &&
-	sysctl -qw net.ipv4.ip_forward=1
-}
-
 check "tsor.ko loads" tsor_load
 # Dialling a link between two emulated guests on a loaded host can take
 # more than the defaults.
@@ -62,7 +48,7 @@ echo 30000 >/sys/module/tsor/parameters/dial_timeout_ms
 check "rxe0 comes up on eth0" node_rxe_up
 check "dev set ibdev rxe0 addr ${NODE_IP4[me]}" \
 	"$TSORCTL" dev set ibdev rxe0 addr "${NODE_IP4[me]}"
-check "a pod routed through the node" mkpod
+check "a pod routed through the node" node_pod 10.22
 check "takeover on in the pod" "$TSORCTL" netns enable pod
 check "peer table: both nodes' pods" eval \
 	"'$TSORCTL' peer add 10.22.1.0/24 via ${NODE_IP4[1]} &&
