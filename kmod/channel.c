@@ -388,6 +388,16 @@ static void tsor_up_credit(struct tsor_channel *ch, u32 cons)
 static void tsor_up_peer_closed(struct tsor_channel *ch, int err)
 {
 	spin_lock_bh(&ch->lock);
+	if (err == -ENOLINK) {
+		/* The link died, not the peer: go on over TCP if we can. */
+		if (tsor_resume_start(ch)) {
+			if (ch->sk)
+				tsor_channel_wake(ch->sk, EPOLLIN | EPOLLOUT);
+			spin_unlock_bh(&ch->lock);
+			return;
+		}
+		err = -ECONNRESET;
+	}
 	ch->peer_closed = true;
 	if (err && !ch->err) {
 		ch->err = err;
@@ -481,6 +491,9 @@ static int tsor_channel_tx_error(struct sock *sk, struct tsor_channel *ch)
 	if ((sk->sk_shutdown & SEND_SHUTDOWN) || ch->tx_fin ||
 	    ch->peer_closed)
 		return -EPIPE;
+	/* The socket layer waits for the resume, then writes to TCP. */
+	if (ch->lost)
+		return -ENOLINK;
 	return 0;
 }
 
@@ -588,8 +601,13 @@ int tsor_channel_sendmsg(struct sock *sk, struct tsor_channel *ch,
 			if (!done)
 				break;
 		}
-		if (ch->xp->write(ch, span, tsor_spans_count(span, done),
-				  false)) {
+		i = ch->xp->write(ch, span, tsor_spans_count(span, done),
+				  false);
+		/*
+		 * -ENOLINK: the link is dying; the bytes are ours to send
+		 * again over TCP, or the connection is reset.
+		 */
+		if (i && i != -ENOLINK) {
 			err = -ECONNRESET;
 			break;
 		}
@@ -603,6 +621,8 @@ int tsor_channel_sendmsg(struct sock *sk, struct tsor_channel *ch,
 
 	if (copied)
 		return copied;
+	if (err == -ENOLINK)
+		return err;
 	return sk_stream_error(sk, msg->msg_flags, err);
 }
 
@@ -638,7 +658,7 @@ static bool tsor_channel_readable(struct sock *sk, struct tsor_channel *ch,
 		ret = ch->direct == mine;
 	else
 		ret = tsor_rx_avail(&ch->rx) || tsor_channel_rx_ended(ch) ||
-		      ch->err || READ_ONCE(sk->sk_err);
+		      ch->err || READ_ONCE(sk->sk_err) || ch->resume_rx;
 	spin_unlock_bh(&ch->lock);
 	return ret;
 }
@@ -805,6 +825,9 @@ int tsor_channel_recvmsg(struct sock *sk, struct tsor_channel *ch,
 		pending = tsor_direct_pending(ch);
 		more = !err && !pending && tsor_rx_avail(&ch->rx);
 		n = !err && !more && !pending && tsor_channel_rx_ended(ch);
+		/* The ring is drained: the rest of the stream is on TCP. */
+		if (!err && !more && !n && ch->resume_rx)
+			err = -ENOLINK;
 		spin_unlock_bh(&ch->lock);
 		if (more)
 			continue;
@@ -861,18 +884,27 @@ __poll_t tsor_channel_poll(struct sock *sk, struct tsor_channel *ch)
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
 	else if (tsor_rx_avail(&ch->rx) >= lowat)
 		mask |= EPOLLIN | EPOLLRDNORM;
+	/* Resuming, writes wait for it; then TCP's poll says. */
 	if (reset || (shutdown & SEND_SHUTDOWN) || ch->peer_closed ||
-	    (ch->ready && tsor_tx_space(&ch->tx)))
+	    (ch->ready && !ch->lost && tsor_tx_space(&ch->tx)))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	spin_unlock_bh(&ch->lock);
 	return mask;
 }
 
-void tsor_channel_shutdown(struct sock *sk, struct tsor_channel *ch, int how)
+/*
+ * Returns true, doing nothing, when the connection resumed over TCP and
+ * TCP's shutdown is the one to call.
+ */
+bool tsor_channel_shutdown(struct sock *sk, struct tsor_channel *ch, int how)
 {
 	bool fin = false;
 
 	lock_sock(sk);
+	if (READ_ONCE(ch->resume_tx)) {
+		release_sock(sk);
+		return true;
+	}
 	/* how is SHUT_RD/WR/RDWR; +1 gives the RCV/SEND_SHUTDOWN bits. */
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | ((how + 1) & SHUTDOWN_MASK));
 	spin_lock_bh(&ch->lock);
@@ -884,10 +916,12 @@ void tsor_channel_shutdown(struct sock *sk, struct tsor_channel *ch, int how)
 		fin = true;
 	}
 	spin_unlock_bh(&ch->lock);
-	if (fin)
+	/* Resuming, the work sends TCP's FIN after the bytes it resends. */
+	if (fin && !ch->lost)
 		ch->xp->write(ch, NULL, 0, true);
 	release_sock(sk);
 	tsor_channel_wake(sk, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLHUP);
+	return false;
 }
 
 bool tsor_channel_has_unread(struct tsor_channel *ch)
@@ -948,7 +982,8 @@ void tsor_channel_release(struct tsor_channel *ch, bool abort)
 	ch->sk = NULL;
 	if (ch->pair.state == TSOR_PAIR_PAIRED && ch->ready && !ch->closed) {
 		abort = abort || ch->err;
-		fin = !abort && !ch->tx_fin;
+		/* A lost transport carries nothing more. */
+		fin = !abort && !ch->tx_fin && !ch->lost;
 		ch->tx_fin = true;
 		ch->closed = true;
 		close = true;
@@ -980,12 +1015,21 @@ int tsor_channel_init(struct tsor_channel *serve(const struct tsor_pair_req *req
 	int err;
 
 	tsor_up.serve = serve;
-	err = tsor_local_init(&tsor_up);
+	err = tsor_resume_init();
 	if (err)
 		return err;
+	err = tsor_local_init(&tsor_up);
+	if (err)
+		goto err_resume;
 	err = tsor_link_init(&tsor_up);
 	if (err)
-		tsor_local_exit();
+		goto err_local;
+	return 0;
+
+err_local:
+	tsor_local_exit();
+err_resume:
+	tsor_resume_exit();
 	return err;
 }
 
@@ -993,4 +1037,5 @@ void tsor_channel_exit(void)
 {
 	tsor_link_exit();
 	tsor_local_exit();
+	tsor_resume_exit();
 }

@@ -63,6 +63,19 @@ struct tsor_channel {
 	bool closed;			/* xp->close() called or due */
 	int err;			/* reset: -ECONNRESET and the like */
 
+	/*
+	 * The transport was lost under an open channel and the connection
+	 * goes on over its own TCP connection (resume.c).  Set under
+	 * ch->lock; resume_rx and resume_tx only after lost, never cleared.
+	 */
+	bool lost;			/* TCP takes over */
+	bool resuming;			/* the resume work runs */
+	bool resume_rx;			/* peer's record read: TCP follows rx */
+	bool resume_tx;			/* our unread bytes resent: TCP is ours */
+	bool resume_stop;		/* close() gives up waiting for it */
+	struct sock *resume_sk;		/* held by the work */
+	struct work_struct resume_work;
+
 	u64 tx_bytes;
 	u64 rx_bytes;
 };
@@ -92,7 +105,7 @@ int tsor_channel_sendmsg(struct sock *sk, struct tsor_channel *ch,
 int tsor_channel_recvmsg(struct sock *sk, struct tsor_channel *ch,
 			 struct msghdr *msg, size_t len, int flags);
 __poll_t tsor_channel_poll(struct sock *sk, struct tsor_channel *ch);
-void tsor_channel_shutdown(struct sock *sk, struct tsor_channel *ch,
+bool tsor_channel_shutdown(struct sock *sk, struct tsor_channel *ch,
 			   int how);
 bool tsor_channel_has_unread(struct tsor_channel *ch);
 bool tsor_channel_failed(struct tsor_channel *ch);
@@ -100,5 +113,14 @@ void tsor_channel_release(struct tsor_channel *ch, bool abort);
 u32 tsor_channel_inq(struct tsor_channel *ch);
 u32 tsor_channel_outq(struct tsor_channel *ch);
 void tsor_channel_wake(struct sock *sk, __poll_t mask);
+
+/* resume.c: carrying on over TCP after the transport was lost. */
+bool tsor_resume_start(struct tsor_channel *ch);
+bool tsor_channel_resumed(struct tsor_channel *ch, bool *rx, bool *tx);
+int tsor_channel_resume_wait(struct sock *sk, struct tsor_channel *ch,
+			     bool tx, long *timeo);
+void tsor_channel_resume_settle(struct sock *sk, struct tsor_channel *ch);
+int tsor_resume_init(void);
+void tsor_resume_exit(void);
 
 #endif /* _TSOR_CHANNEL_H */

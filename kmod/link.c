@@ -528,7 +528,7 @@ static void tsor_link_rx_msg(struct tsor_link *l, const union tsor_msg *m)
 		lc = tsor_lchan_take(l, id, TSOR_LC_ASKED, TSOR_LC_ANSWERED);
 		if (!lc)
 			return;
-		lc->ans.reason = m->ans.reason < __TSOR_FALLBACK_MAX ?
+		lc->ans.reason = m->ans.reason < TSOR_FALLBACK_RESUMED ?
 				 m->ans.reason : TSOR_FALLBACK_REFUSED;
 		lc->ans.y = be32_to_cpu(m->ans.y);
 		lc->ans.fin = m->ans.fin;
@@ -1241,8 +1241,13 @@ static void tsor_lchan_link_down(struct tsor_lchan *lc)
 		cancel = true;
 		break;
 	case TSOR_LC_OPEN:
+		/*
+		 * The link, not the peer, failed: the connection may go on
+		 * over TCP.  A peer whose CLOSE came is gone, and resets.
+		 */
 		if (!lc->closed)
-			tsor_link_up->peer_closed(lc->ch, -ECONNRESET);
+			tsor_link_up->peer_closed(lc->ch, lc->peer_gone ?
+						  -ECONNRESET : -ENOLINK);
 		break;
 	case TSOR_LC_DONE:
 		break;
@@ -1844,6 +1849,12 @@ static int tsor_rdma_write(struct tsor_channel *ch, const struct tsor_span *span
 		}
 		err = tsor_link_post_locked(l, tx);
 	}
+	/*
+	 * A dying link: the bytes stay in the staging buffer, and the
+	 * channel may still send them over TCP (peer_closed(-ENOLINK)).
+	 */
+	if (err && l->dead)
+		err = -ENOLINK;
 	spin_unlock_bh(&l->lock);
 	if (err)
 		tsor_ltx_free(tx);

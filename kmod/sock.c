@@ -346,6 +346,29 @@ static bool tsor_sock_tcp_left(struct sock *sk, struct tsor_sock *ts)
 				  ts->tcp_rx_end);
 }
 
+/*
+ * A connection whose link died resumes over TCP (resume.c).  Once the
+ * peer's record was read, our bytes resent and the ring drained, it is
+ * TCP's for good.  The channel stays with the socket until close(), since
+ * another thread may still be inside a channel call.
+ */
+static void tsor_sock_resume_end(struct sock *sk, struct tsor_sock *ts)
+{
+	struct tsor_channel *ch;
+	bool rx, tx;
+
+	lock_sock(sk);
+	ch = ts->ch;
+	if (ts->state == TSOR_SK_PAIRED && ch &&
+	    tsor_channel_resumed(ch, &rx, &tx) && rx && tx &&
+	    !READ_ONCE(ch->resuming) && !tsor_channel_failed(ch) &&
+	    !tsor_channel_has_unread(ch) && !tsor_sock_tcp_left(sk, ts)) {
+		ts->reason = TSOR_FALLBACK_RESUMED;
+		WRITE_ONCE(ts->state, TSOR_SK_TCP);
+	}
+	release_sock(sk);
+}
+
 static int tsor_release(struct socket *sock)
 {
 	struct sock *sk = sock->sk;
@@ -354,6 +377,17 @@ static int tsor_release(struct socket *sock)
 	if (ts) {
 		struct tsor_channel *ch;
 		bool abort;
+
+		/* A resume in progress finishes, or gives up and resets. */
+		lock_sock(sk);
+		ch = ts->ch;
+		if (ch)
+			tsor_channel_get(ch);
+		release_sock(sk);
+		if (ch) {
+			tsor_channel_resume_settle(sk, ch);
+			tsor_channel_put(ch);
+		}
 
 		lock_sock(sk);
 		tsor_sock_sync(ts);
@@ -446,6 +480,20 @@ static void tsor_count_tcp(struct socket *sock, enum tsor_stat id, int len)
 		tsor_stat_add(tsor_net(sock_net(sock->sk)), id, len);
 }
 
+/* A send on a connection resuming over TCP: 0 once TCP takes writes. */
+static int tsor_resume_send_wait(struct sock *sk, struct tsor_sock *ts,
+				 int flags)
+{
+	long timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
+	int err;
+
+	err = tsor_channel_resume_wait(sk, ts->ch, true, &timeo);
+	if (err)
+		return err;
+	tsor_sock_resume_end(sk, ts);
+	return 0;
+}
+
 /*
  * The settled state for a send, or -errno.  A server's TCP sends are
  * counted in tcp_busy first, under the socket lock, so that a pairing
@@ -496,8 +544,14 @@ static int tsor_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 		ret = tsor_send_state(sk, ts, msg->msg_flags, &busy);
 		if (ret < 0)
 			return ret;
-		if (ret == TSOR_SK_PAIRED)
-			return tsor_channel_sendmsg(sk, ts->ch, msg, size);
+		if (ret == TSOR_SK_PAIRED) {
+			ret = tsor_channel_sendmsg(sk, ts->ch, msg, size);
+			if (ret != -ENOLINK)
+				return ret;
+			ret = tsor_resume_send_wait(sk, ts, msg->msg_flags);
+			if (ret)
+				return ret;
+		}
 	}
 	ret = tcp_ops(sock)->sendmsg(sock, msg, size);
 	if (ts && busy)
@@ -528,7 +582,12 @@ static ssize_t tsor_sendpage(struct socket *sock, struct page *page,
 			};
 
 			iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bv, 1, size);
-			return tsor_channel_sendmsg(sk, ts->ch, &msg, size);
+			ret = tsor_channel_sendmsg(sk, ts->ch, &msg, size);
+			if (ret != -ENOLINK)
+				return ret;
+			ret = tsor_resume_send_wait(sk, ts, flags);
+			if (ret)
+				return ret;
 		}
 	}
 	ret = tcp_ops(sock)->sendpage(sock, page, offset, size, flags);
@@ -603,7 +662,12 @@ static int tsor_recvmsg(struct socket *sock, struct msghdr *msg, size_t size,
 							    size - ret, flags);
 				return more > 0 ? ret + more : ret;
 			}
-			return tsor_channel_recvmsg(sk, ts->ch, msg, size, flags);
+			ret = tsor_channel_recvmsg(sk, ts->ch, msg, size, flags);
+			if (ret != -ENOLINK)
+				return ret;
+			/* Resumed: the ring was drained, TCP has the rest. */
+			tsor_sock_resume_end(sk, ts);
+			goto tcp;
 		}
 		if (ret == TSOR_SK_TCP || !timeo)
 			goto tcp;
@@ -659,12 +723,26 @@ static ssize_t tsor_splice_read(struct socket *sock, loff_t *ppos,
 	return ret;
 }
 
-static __poll_t tsor_sock_poll_paired(struct sock *sk, struct tsor_sock *ts)
+static __poll_t tsor_sock_poll_paired(struct file *file, struct socket *sock,
+				      struct tsor_sock *ts)
 {
+	struct sock *sk = sock->sk;
 	__poll_t mask = tsor_channel_poll(sk, ts->ch);
+	__poll_t tcp;
+	bool rx, tx;
 
 	if (tsor_sock_tcp_left(sk, ts) && tsor_tcp_readable(sk))
 		mask |= EPOLLIN | EPOLLRDNORM;
+	/* Resuming: each direction is TCP's once it resumed. */
+	if (tsor_channel_resumed(ts->ch, &rx, &tx) && (rx || tx)) {
+		tcp = tcp_ops(sock)->poll(file, sock, NULL);
+		if (rx)
+			mask |= tcp & (EPOLLIN | EPOLLRDNORM | EPOLLRDHUP);
+		if (tx)
+			mask |= tcp & (EPOLLOUT | EPOLLWRNORM);
+		if (rx && tx)
+			mask |= tcp & (EPOLLERR | EPOLLHUP);
+	}
 	return mask;
 }
 
@@ -682,7 +760,7 @@ static __poll_t tsor_poll(struct file *file, struct socket *sock,
 	switch (READ_ONCE(ts->state)) {
 	case TSOR_SK_PAIRED:
 		sock_poll_wait(file, sock, wait);
-		return tsor_sock_poll_paired(sk, ts);
+		return tsor_sock_poll_paired(file, sock, ts);
 	case TSOR_SK_TCP:
 		return tcp_ops(sock)->poll(file, sock, wait);
 	default:
@@ -701,7 +779,7 @@ static __poll_t tsor_poll(struct file *file, struct socket *sock,
 	unsettled = tsor_sock_unsettled(sk, ts);
 	release_sock(sk);
 	if (READ_ONCE(ts->state) == TSOR_SK_PAIRED)
-		return tsor_sock_poll_paired(sk, ts);
+		return tsor_sock_poll_paired(file, sock, ts);
 	/* Writable only once pairing settled. */
 	if (unsettled)
 		mask &= ~(EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
@@ -742,10 +820,9 @@ static int tsor_shutdown(struct socket *sock, int how)
 	if (!ts || how < SHUT_RD || how > SHUT_RDWR)
 		return tcp_ops(sock)->shutdown(sock, how);
 	state = tsor_sock_settle(sk, ts, false, true);
-	if (state == TSOR_SK_PAIRED) {
-		tsor_channel_shutdown(sk, ts->ch, how);
+	/* Resumed, TCP sends its FIN after the bytes resent. */
+	if (state == TSOR_SK_PAIRED && !tsor_channel_shutdown(sk, ts->ch, how))
 		return 0;
-	}
 	return tcp_ops(sock)->shutdown(sock, how);
 }
 

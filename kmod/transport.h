@@ -68,7 +68,8 @@ struct tsor_transport {
 	 * Writes what the channel copied into ch->tx_buf at @span[0..@n) into
 	 * the same offsets of the peer's ring, and a FIN after them if @fin.
 	 * @n may be 0 with @fin.  Spans were claimed from ch->tx, so the peer
-	 * has room.  Returns 0, or -errno when the channel is dead.
+	 * has room.  Returns 0, or -errno when the channel is dead: -ENOLINK
+	 * when the transport is being lost, peer_closed(-ENOLINK) to follow.
 	 */
 	int (*write)(struct tsor_channel *ch, const struct tsor_span *span,
 		     int n, bool fin);
@@ -132,7 +133,13 @@ struct tsor_xport_up {
 	void (*data)(struct tsor_channel *ch, u32 len, bool fin);
 	/* The peer read up to @cons. */
 	void (*credit)(struct tsor_channel *ch, u32 cons);
-	/* The peer closed the channel (after its FIN), or reset it (@err). */
+	/*
+	 * The peer closed the channel (after its FIN), or reset it (@err).
+	 * -ENOLINK: the transport itself was lost with the channel open (the
+	 * peer neither closed nor reset it); no more data() comes, so
+	 * ch->rx.prod is final, and what the channel wrote since stays in
+	 * ch->tx_buf until close().
+	 */
 	void (*peer_closed)(struct tsor_channel *ch, int err);
 	/*
 	 * Process context, may sleep: the peer's direct() towards @ch, which

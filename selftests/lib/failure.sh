@@ -52,15 +52,16 @@ survives() {
 	fi
 }
 
-# start PORT: a long stream from pod_a to pod_b, until 1 MiB crossed.
+# start PORT [BYTES]: a long stream from pod_a to pod_b (BYTES each way,
+# 1G by default), until 1 MiB crossed.
 start() {
-	local port=$1
+	local port=$1 n=${2:-1G}
 	snap
-	ip netns exec pod_b "$STREAM" server -p "$port" -n 1G -m block \
+	ip netns exec pod_b "$STREAM" server -p "$port" -n "$n" -m block \
 		--timeout $PROG_TIMEOUT >"$log.server" 2>&1 &
 	spid=$!
 	wait_listen pod_b "$port" || { fail "$desc: server listens" "$(cat "$log.server")"; return 1; }
-	ip netns exec pod_a "$STREAM" client -a $DATA_B4 -p "$port" -n 1G -m block \
+	ip netns exec pod_a "$STREAM" client -a $DATA_B4 -p "$port" -n "$n" -m block \
 		--timeout $PROG_TIMEOUT >"$log.client" 2>&1 &
 	cpid=$!
 	if ! wait_until progressed; then
@@ -74,6 +75,37 @@ $(ip -n pod_a neigh 2>&1)"
 		return 1
 	fi
 	check_eq "$desc: the stream was paired" 1 "$(delta pod_a conn_paired)"
+}
+
+# completes NAME PID T0: NAME ended by itself with every check passed (exit
+# 0, every byte it received verified, EOF right after the last one).
+completes() {
+	local name=$1 pid=$2 t0=$3 rc=0
+	while ! ended "$pid" && [ $((SECONDS - t0)) -lt $((PROG_TIMEOUT + 10)) ]; do
+		sleep 0.2
+	done
+	if ! ended "$pid"; then
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		fail "$desc: the $name completed" "still running: $(tail -n 3 "$log.$name")"
+		return 1
+	fi
+	wait "$pid" || rc=$?
+	check_eq "$desc: the $name completed byte-exact (exit 0)" 0 "$rc" ||
+		diag "$name: $(tail -n 3 "$log.$name")"
+}
+
+# same_bytes: what each end sent is what the other received (SHA-256 and
+# byte counts of both directions).
+same_bytes() {
+	local f
+	for f in sha_tx sent; do
+		local r=${f/tx/rx}
+		[ "$f" = sent ] && r=recv
+		[ -n "$(digests "$f" "$log.client")" ] || return 1
+		[ "$(digests "$f" "$log.client")" = "$(digests "$r" "$log.server")" ] || return 1
+		[ "$(digests "$r" "$log.client")" = "$(digests "$f" "$log.server")" ] || return 1
+	done
 }
 
 none_left() {

@@ -109,6 +109,9 @@ enum tsor_fallback {
 	TSOR_FALLBACK_NOMEM,		/* rings could not be allocated */
 	TSOR_FALLBACK_SOCKOPT,		/* an option tsor cannot carry */
 	TSOR_FALLBACK_EXCLUDED,		/* a netns's exclusions cover it */
+	TSOR_FALLBACK_RESUMED,		/* paired, then resumed over TCP at
+					 * the exact byte when the link died
+					 */
 
 	__TSOR_FALLBACK_MAX
 };
@@ -159,6 +162,13 @@ enum tsor_stat {
 	/* RDMA links to other nodes, either end; counted in the initial netns. */
 	TSOR_STAT_LINK_UP,		/* links established */
 	TSOR_STAT_LINK_DOWN,		/* established links that went down */
+	/*
+	 * Paired connections whose link died and that went on over their TCP
+	 * connection from the exact byte; also the counter of
+	 * TSOR_FALLBACK_RESUMED.
+	 */
+	TSOR_STAT_CONN_RESUMED,
+	TSOR_STAT_RESUME_TX_BYTES,	/* bytes sent again over TCP then */
 
 	__TSOR_STAT_MAX
 };
@@ -167,6 +177,8 @@ enum tsor_stat {
 #define TSOR_STAT_FALLBACK(reason)					\
 	((reason) == TSOR_FALLBACK_EXCLUDED ?				\
 	 TSOR_STAT_FALLBACK_EXCLUDED :					\
+	 (reason) == TSOR_FALLBACK_RESUMED ?				\
+	 TSOR_STAT_CONN_RESUMED :					\
 	 TSOR_STAT_FALLBACK_FIRST + (reason) - TSOR_FALLBACK_PEER_UNKNOWN)
 
 /* A peer-table entry: pod CIDR -> node address.  Address length sets family. */
