@@ -22,7 +22,7 @@ source "$(dirname "$0")/../lib/failure.sh"
 
 # The resumed stream's size each way: enough to be mid-stream when the
 # link dies, small enough for TCP to finish it under emulation.
-RESUME_BYTES=${RESUME_BYTES:-256M}
+RESUME_BYTES=${RESUME_BYTES:-48M}
 
 body() {
 	desc="server SIGKILLed"
