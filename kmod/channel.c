@@ -357,6 +357,11 @@ static void tsor_up_data(struct tsor_channel *ch, u32 len, bool fin)
 	__poll_t mask = EPOLLIN | EPOLLRDNORM;
 
 	spin_lock_bh(&ch->lock);
+	/* Lost, rx.prod went in our resume record: the peer resends these. */
+	if (ch->lost) {
+		spin_unlock_bh(&ch->lock);
+		return;
+	}
 	if (!tsor_rx_produced(&ch->rx, len)) {
 		/* The peer wrote beyond its credits: it cannot be trusted. */
 		ch->err = -EPROTO;
@@ -388,6 +393,11 @@ static void tsor_up_credit(struct tsor_channel *ch, u32 cons)
 static void tsor_up_peer_closed(struct tsor_channel *ch, int err)
 {
 	spin_lock_bh(&ch->lock);
+	/* Resuming over TCP: the channel has nothing more to say. */
+	if (ch->lost) {
+		spin_unlock_bh(&ch->lock);
+		return;
+	}
 	if (err == -ENOLINK) {
 		/* The link died, not the peer: go on over TCP if we can. */
 		if (tsor_resume_start(ch)) {

@@ -154,7 +154,7 @@ static int tsor_resume_recv(struct sock *sk, struct tsor_channel *ch,
 			return -ECONNABORTED;
 		if (time_after(jiffies, deadline))
 			return -ETIMEDOUT;
-		msleep(10);
+		usleep_range(10000, 20000);
 	}
 	while (got < sizeof(*rec)) {
 		struct kvec vec = {

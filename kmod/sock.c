@@ -1001,6 +1001,11 @@ static void tsor_conn_fill(struct sock *sk, struct tsor_sock *ts,
 		return;
 	spin_lock_bh(&ch->lock);
 	ci->path = ch->xp->path;
+	/* Its link died: TCP carries it now, or will once resumed. */
+	if (ch->lost) {
+		ci->path = TSOR_PATH_TCP;
+		ci->reason = TSOR_FALLBACK_RESUMED;
+	}
 	ci->tx_bytes = ch->tx_bytes;
 	ci->rx_bytes = ch->rx_bytes;
 	ci->credits = ch->ready ? tsor_tx_space(&ch->tx) : 0;
