@@ -116,6 +116,7 @@ void tsor_channel_wake(struct sock *sk, __poll_t mask);
 
 /* resume.c: carrying on over TCP after the transport was lost. */
 bool tsor_resume_start(struct tsor_channel *ch);
+void tsor_channel_tcp_lost(struct tsor_channel *ch);
 bool tsor_channel_resumed(struct tsor_channel *ch, bool *rx, bool *tx);
 int tsor_channel_resume_wait(struct sock *sk, struct tsor_channel *ch,
 			     bool tx, long *timeo);

@@ -332,6 +332,18 @@ bool tsor_resume_start(struct tsor_channel *ch)
 	return true;
 }
 
+/*
+ * TCP bytes came after pairing: only a resume record is ever sent there,
+ * so the peer lost the link, maybe before this end noticed.  Softirq.
+ */
+void tsor_channel_tcp_lost(struct tsor_channel *ch)
+{
+	spin_lock_bh(&ch->lock);
+	if (!ch->lost && tsor_resume_start(ch) && ch->sk)
+		tsor_channel_wake(ch->sk, EPOLLIN | EPOLLOUT);
+	spin_unlock_bh(&ch->lock);
+}
+
 /* Whether @ch was lost and is resuming or resumed, and how far. */
 bool tsor_channel_resumed(struct tsor_channel *ch, bool *rx, bool *tx)
 {

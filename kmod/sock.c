@@ -198,6 +198,44 @@ static void tsor_sk_destroy(struct sock *sk)
 /* Pairing as the socket sees it */
 
 /*
+ * A paired socket's TCP data arrived.  After pairing nothing but a resume
+ * record is sent there: bytes past the switch point mean the peer lost
+ * the link, which this end may not have noticed yet.  Softirq, or the
+ * socket's owner; never while another holds the socket lock.
+ */
+static void tsor_data_ready(struct sock *sk)
+{
+	struct tsor_sock *ts;
+	u32 n;
+
+	rcu_read_lock();
+	ts = tsor_sk(sk);
+	if (ts) {
+		ts->tcp_data_ready(sk);
+		if (READ_ONCE(ts->state) == TSOR_SK_PAIRED && ts->ch) {
+			n = READ_ONCE(tcp_sk(sk)->rcv_nxt) - ts->tcp_rx_end;
+			/* A FIN takes a sequence number but is no byte. */
+			if (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN)
+				n--;
+			if ((s32)n > 0)
+				tsor_channel_tcp_lost(ts->ch);
+		}
+	}
+	rcu_read_unlock();
+}
+
+/* From pairing on, TCP data is watched for resume records; lock held. */
+static void tsor_sk_watch_tcp(struct sock *sk, struct tsor_sock *ts)
+{
+	write_lock_bh(&sk->sk_callback_lock);
+	if (!ts->tcp_data_ready) {
+		ts->tcp_data_ready = sk->sk_data_ready;
+		sk->sk_data_ready = tsor_data_ready;
+	}
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/*
  * Picks up the channel's outcome once pairing settled; socket lock held.
  * Returns the state.
  */
@@ -210,6 +248,8 @@ static enum tsor_sock_state tsor_sock_sync(struct tsor_sock *ts)
 	if (ch->pair.state == TSOR_PAIR_PAIRED) {
 		if (!ch->server)
 			ts->tcp_rx_end = ch->y;
+		if (ch->xp->path == TSOR_PATH_RDMA)
+			tsor_sk_watch_tcp(ts->sk, ts);
 		WRITE_ONCE(ts->state, TSOR_SK_PAIRED);
 	} else {
 		ts->reason = ch->pair.reason;

@@ -36,6 +36,7 @@ struct tsor_sock {
 	unsigned long flags;
 	atomic_t tcp_busy;		/* TCP sends in progress (server) */
 	void (*tcp_state_change)(struct sock *sk);
+	void (*tcp_data_ready)(struct sock *sk);	/* once paired */
 };
 
 struct tsor_sock *tsor_sk(const struct sock *sk);
