@@ -24,6 +24,58 @@ source "$(dirname "$0")/../lib/failure.sh"
 # link dies, small enough for TCP to finish it under emulation.
 RESUME_BYTES=${RESUME_BYTES:-48M}
 
+# Both pods counted one resume since snap.
+resumed() {
+	[ "$(delta pod_a conn_resumed)" = 1 ] && [ "$(delta pod_b conn_resumed)" = 1 ]
+}
+
+# An idle paired connection whose link dies, its server blocked in recv():
+# both ends resume, conn show says tcp/resumed on both pods, and the
+# connection then carries a request, its reply and a clean close on TCP.
+idle_resume() {
+	desc="rxe0 deleted under an idle connection"
+	local f=$TSOR_OUT/idle.$$ spid cpid j
+	snap
+	ip netns exec pod_b python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7635)); s.listen(1)
+c, _ = s.accept(); assert c.recv(1) == b"y"; c.sendall(b"x")
+d = c.recv(100); c.sendall(d.upper())
+print("server ok" if d == b"hello" and c.recv(1) == b"" else "server bad", flush=True)' \
+		>"$f.srv" 2>&1 &
+	spid=$!
+	wait_listen pod_b 7635 || { fail "$desc: server listens" "$(cat "$f.srv")"; return 0; }
+	ip netns exec pod_a python3 -c '
+import os, socket, sys, time
+c = socket.create_connection((sys.argv[1], 7635))
+c.sendall(b"y"); assert c.recv(1) == b"x"
+print("ready", flush=True)
+while not os.path.exists(sys.argv[2]): time.sleep(0.1)
+c.sendall(b"hello"); r = c.recv(100); c.close()
+print("client ok" if r == b"HELLO" else "client bad %r" % r, flush=True)' \
+		$DATA_B4 "$f.go" >"$f.cli" 2>&1 &
+	cpid=$!
+	wait_until grep -q ready "$f.cli"
+	check_eq "$desc: the connection was paired" 1 "$(delta pod_a conn_paired)" || true
+	check "$desc: rdma link delete rxe0" rdma link delete rxe0
+	check "$desc: conn_resumed counted on both pods" wait_until resumed || true
+	for ns in pod_a pod_b; do
+		j=$("$TSORCTL" -j conn show netns $ns |
+			jq -r '.[] | select(.peer_port == 7635 or .local_port == 7635) | "\(.path) \(.fallback)"')
+		check_eq "$desc: conn show in $ns: tcp, resumed" "tcp resumed" "$j" || true
+	done
+	touch "$f.go"
+	wait "$cpid" "$spid" 2>/dev/null
+	check_eq "$desc: request, reply and close over TCP after the resume" \
+		"client ok server ok" "$(tail -n 1 "$f.cli") $(tail -n 1 "$f.srv")" || true
+	check_eq "$desc: no conn_reset" 0 \
+		"$(( $(delta pod_a conn_reset) + $(delta pod_b conn_reset) ))" || true
+	settle pod_a pod_b
+	check "$desc: rxe0 back" data_dev_rdma
+	rm -f "$f".*
+}
+
 body() {
 	desc="server SIGKILLed"
 	if start 7631; then
@@ -83,6 +135,7 @@ body() {
 			settle pod_a pod_b
 			check "$desc: rxe0 back" data_dev_rdma
 		fi
+		idle_resume
 	fi
 	rm -f "$log".*
 }
