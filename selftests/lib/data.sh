@@ -182,7 +182,10 @@ data_dev_rdma() {
 data_topo_up() {
 	data_topo_down
 	tsor_load || return 1
-	ip link add br0 type bridge
+	# A MAC of its own: a bridge otherwise takes its lowest port's, so
+	# deleting a pod's veth (63) could change it, which re-makes rxe0's
+	# GIDs and fails the link's QPs (what 65 does on purpose).
+	ip link add br0 address 02:77:00:00:00:01 type bridge
 	ip addr add $DATA_NODE4/24 dev br0
 	ip addr add $DATA_NODE6/64 dev br0 nodad
 	ip link set br0 up
