@@ -381,6 +381,11 @@ static void tsor_up_credit(struct tsor_channel *ch, u32 cons)
 	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
 
 	spin_lock_bh(&ch->lock);
+	/* Resuming, the peer's record says what it received instead. */
+	if (ch->lost) {
+		spin_unlock_bh(&ch->lock);
+		return;
+	}
 	if (!tsor_tx_credit(&ch->tx, cons)) {
 		ch->err = -EPROTO;
 		mask |= EPOLLERR | EPOLLHUP;
