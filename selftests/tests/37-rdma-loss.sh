@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Losing the RDMA link: a stream between two pods of this node, joined
 # over Soft-RoCE loopback (local-path rdma), when `rdma link delete` takes
-# the device away mid-stream, must fail on both ends, never hang; new
-# connections must stay TCP and work; the device coming back brings
-# pairing back.
+# the device away mid-stream, resumes over its TCP connection at the exact
+# byte on both ends and completes, never hangs; new connections must stay
+# TCP and work; the device coming back brings pairing back.
 . "$REPO/selftests/lib/tap.sh"
 . "$REPO/selftests/lib/tsor.sh"
 . "$REPO/selftests/lib/rxe.sh"
@@ -22,11 +22,13 @@ mkpods
 "$TSORCTL" peer add 10.10.0.0/24 via $NODE4
 
 reset0=$(counter pod_a conn_reset) paired0=$(counter pod_a conn_paired)
-ip netns exec pod_b "$STREAM" server -p 7400 -n 1G --timeout 60 \
+resumed0=$(counter pod_a conn_resumed)
+# Small enough for TCP to finish it under emulation (a few MB/s).
+ip netns exec pod_b "$STREAM" server -p 7400 -n 48M --timeout 60 \
 	>"$TSOR_OUT/loss.srv" 2>&1 &
 spid=$!
 wait_listen pod_b 7400
-ip netns exec pod_a "$STREAM" client -a "$B4" -p 7400 -n 1G --timeout 60 \
+ip netns exec pod_a "$STREAM" client -a "$B4" -p 7400 -n 48M --timeout 60 \
 	>"$TSOR_OUT/loss.cli" 2>&1 &
 cpid=$!
 moving() { [ "$(counter pod_a rdma_tx_bytes)" -gt "$1" ]; }
@@ -35,16 +37,30 @@ check "the stream is paired and moving over RDMA" \
 check_eq "one more connection paired" $((paired0 + 1)) "$(counter pod_a conn_paired)"
 check "rdma link delete rxe0 mid-stream" rdma link delete rxe0
 gone() { ! kill -0 "$1" 2>/dev/null; }
-check "the client ends within 20 s" wait_until gone $cpid ||
+# ends PID: gone within 150 s (TCP carries the rest of the stream).
+ends() {
+	local t=$SECONDS
+	while ! gone "$1" && [ $((SECONDS - t)) -lt 150 ]; do
+		sleep 0.5
+	done
+	gone "$1"
+}
+check "the client ends" ends $cpid ||
 	diag "$(tail -n 3 "$TSOR_OUT/loss.cli")"
-check "the server ends within 20 s" wait_until gone $spid ||
+check "the server ends" ends $spid ||
 	diag "$(tail -n 3 "$TSOR_OUT/loss.srv")"
 crc=0; wait $cpid || crc=$?
 src=0; wait $spid || src=$?
-check "the client failed" [ "$crc" -ne 0 ]
-check "the server failed" [ "$src" -ne 0 ]
-check_match "the client saw a reset" "FAIL" "$(cat "$TSOR_OUT/loss.cli")"
-check "conn_reset counted it" [ "$(counter pod_a conn_reset)" -gt "$reset0" ]
+check_eq "the client completed byte-exact" 0 "$crc" ||
+	diag "$(tail -n 3 "$TSOR_OUT/loss.cli")"
+check_eq "the server completed byte-exact" 0 "$src" ||
+	diag "$(tail -n 3 "$TSOR_OUT/loss.srv")"
+check "each end received what the other sent" eval \
+	'[ "$(digests sha_tx "$TSOR_OUT/loss.cli")" = "$(digests sha_rx "$TSOR_OUT/loss.srv")" ] &&
+	 [ "$(digests sha_rx "$TSOR_OUT/loss.cli")" = "$(digests sha_tx "$TSOR_OUT/loss.srv")" ] &&
+	 [ -n "$(digests sha_rx "$TSOR_OUT/loss.cli")" ]'
+check_eq "conn_resumed counted it" $((resumed0 + 1)) "$(counter pod_a conn_resumed)"
+check_eq "no conn_reset" "$reset0" "$(counter pod_a conn_reset)"
 kill $cpid $spid 2>/dev/null
 no_links() { [ "$("$TSORCTL" -j link show | jq '[.[] | select(.state != "down")] | length')" = 0 ]; }
 check "no link is left up" wait_until no_links
