@@ -52,16 +52,17 @@ survives() {
 	fi
 }
 
-# start PORT [BYTES]: a long stream from pod_a to pod_b (BYTES each way,
-# 1G by default), until 1 MiB crossed.
+# start PORT [BYTES [MODE]]: a long stream from pod_a to pod_b (BYTES each
+# way, 1G by default; MODE one of tsor_stream's -m, block by default),
+# until 1 MiB crossed.
 start() {
-	local port=$1 n=${2:-1G}
+	local port=$1 n=${2:-1G} mode=${3:-block}
 	snap
-	ip netns exec pod_b "$STREAM" server -p "$port" -n "$n" -m block \
+	ip netns exec pod_b "$STREAM" server -p "$port" -n "$n" -m "$mode" \
 		--timeout $PROG_TIMEOUT >"$log.server" 2>&1 &
 	spid=$!
 	wait_listen pod_b "$port" || { fail "$desc: server listens" "$(cat "$log.server")"; return 1; }
-	ip netns exec pod_a "$STREAM" client -a $DATA_B4 -p "$port" -n "$n" -m block \
+	ip netns exec pod_a "$STREAM" client -a $DATA_B4 -p "$port" -n "$n" -m "$mode" \
 		--timeout $PROG_TIMEOUT >"$log.client" 2>&1 &
 	cpid=$!
 	if ! wait_until progressed; then

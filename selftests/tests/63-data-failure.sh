@@ -111,33 +111,41 @@ body() {
 	fi
 
 	if [ "$DATA_PATH" = rdma ]; then
-		# Only the link dies: both ends resume over their TCP
-		# connection at the exact byte, and the stream completes.
-		desc="rxe0 deleted"
-		if start 7634 "$RESUME_BYTES"; then
-			local t2=$SECONDS
-			check "$desc: rdma link delete rxe0" rdma link delete rxe0
-			completes client "$cpid" "$t2"
-			completes server "$spid" "$t2"
-			check "$desc: both directions byte-exact" same_bytes ||
-				diag "client: $(grep -m1 conn= "$log.client")" \
-				     "server: $(grep -m1 conn= "$log.server")"
-			now
-			check_eq "$desc: conn_resumed counted in pod_a" 1 \
-				"$(delta pod_a conn_resumed)" || true
-			check_eq "$desc: conn_resumed counted in pod_b" 1 \
-				"$(delta pod_b conn_resumed)" || true
-			check_eq "$desc: no conn_reset" 0 \
-				"$(( $(delta pod_a conn_reset) + $(delta pod_b conn_reset) ))" || true
-			diag "$desc: resume_tx_bytes pod_a=$(delta pod_a resume_tx_bytes)" \
-			     "pod_b=$(delta pod_b resume_tx_bytes)"
-			DATA_NOW=()
-			settle pod_a pod_b
-			check "$desc: rxe0 back" data_dev_rdma
-		fi
+		live_resume 7634 block
+		# Non-blocking sockets: poll must report each direction as it
+		# resumes, and EAGAIN meanwhile.
+		live_resume 7636 epoll
 		idle_resume
 	fi
 	rm -f "$log".*
+}
+
+# live_resume PORT MODE: rxe0 deleted under a live stream.  Only the link
+# dies: both ends resume over their TCP connection at the exact byte, and
+# the stream completes.
+live_resume() {
+	desc="rxe0 deleted ($2)"
+	if start "$1" "$RESUME_BYTES" "$2"; then
+		local t2=$SECONDS
+		check "$desc: rdma link delete rxe0" rdma link delete rxe0
+		completes client "$cpid" "$t2"
+		completes server "$spid" "$t2"
+		check "$desc: both directions byte-exact" same_bytes ||
+			diag "client: $(grep -m1 conn= "$log.client")" \
+			     "server: $(grep -m1 conn= "$log.server")"
+		now
+		check_eq "$desc: conn_resumed counted in pod_a" 1 \
+			"$(delta pod_a conn_resumed)" || true
+		check_eq "$desc: conn_resumed counted in pod_b" 1 \
+			"$(delta pod_b conn_resumed)" || true
+		check_eq "$desc: no conn_reset" 0 \
+			"$(( $(delta pod_a conn_reset) + $(delta pod_b conn_reset) ))" || true
+		diag "$desc: resume_tx_bytes pod_a=$(delta pod_a resume_tx_bytes)" \
+		     "pod_b=$(delta pod_b resume_tx_bytes)"
+		DATA_NOW=()
+		settle pod_a pod_b
+		check "$desc: rxe0 back" data_dev_rdma
+	fi
 }
 
 data_each_path body
