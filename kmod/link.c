@@ -38,6 +38,7 @@
 #include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
+#include <rdma/ib_cache.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/rdma_cm.h>
 #include "channel.h"
@@ -1921,6 +1922,81 @@ void tsor_link_dev_removed(struct ib_device *ibdev)
 	}
 }
 
+/*
+ * Whether @l's QP lost the source GID it was connected with: the address
+ * left the netdev, or the netdev's MAC changed (a bridge's follows its
+ * ports), which deletes and re-adds every GID.  rxe fails the QP's next
+ * packet then, without a completion on every side, so the peer would only
+ * notice through its watchdog.
+ */
+static bool tsor_link_gid_stale(struct tsor_link *l)
+{
+	const struct ib_gid_attr *sgid, *now;
+	bool stale = false;
+
+	down_read(&l->res_sem);
+	/* After ESTABLISHED nothing changes the QP's address vector. */
+	sgid = l->qp && READ_ONCE(l->connected) ? l->qp->av_sgid_attr : NULL;
+	if (sgid) {
+		now = rdma_get_gid_attr(sgid->device, sgid->port_num,
+					sgid->index);
+		stale = IS_ERR(now) || now != sgid;
+		if (!IS_ERR(now))
+			rdma_put_gid_attr(now);
+	}
+	up_read(&l->res_sem);
+	return stale;
+}
+
+/*
+ * Not in the GID-change event itself: that runs under the GID table's
+ * lock, which destroying a QP (in a kill) takes too.
+ */
+static void tsor_link_gid_work_fn(struct work_struct *work)
+{
+	struct tsor_link **links, *l;
+	unsigned int max = 0, n = 0, i;
+
+	spin_lock_bh(&tsor_links_lock);
+	list_for_each_entry(l, &tsor_links, node)
+		max++;
+	spin_unlock_bh(&tsor_links_lock);
+	links = kmalloc_array(max, sizeof(*links), GFP_KERNEL);
+	if (!links)
+		return;		/* the links' watchdogs remain */
+	spin_lock_bh(&tsor_links_lock);
+	list_for_each_entry(l, &tsor_links, node) {
+		if (n == max)
+			break;
+		if (!l->ibdev)
+			continue;
+		refcount_inc(&l->ref);
+		links[n++] = l;
+	}
+	spin_unlock_bh(&tsor_links_lock);
+	for (i = 0; i < n; i++) {
+		l = links[i];
+		if (tsor_link_gid_stale(l)) {
+			pr_info("link to %*phN: its source address went away, taking it down\n",
+				l->remote.family == AF_INET ? 4 : 16,
+				l->remote.raw);
+			tsor_link_kill(l, TSOR_FALLBACK_LINK_DOWN);
+		}
+		tsor_link_put(l);
+	}
+	kfree(links);
+}
+
+static DECLARE_WORK(tsor_gid_work, tsor_link_gid_work_fn);
+
+void tsor_link_gid_changed(void)
+{
+	spin_lock_bh(&tsor_links_lock);
+	if (tsor_links_live)
+		schedule_work(&tsor_gid_work);
+	spin_unlock_bh(&tsor_links_lock);
+}
+
 /* Forgets failed dials whose time in the negative cache is over. */
 static void tsor_link_prune(void)
 {
@@ -1999,6 +2075,7 @@ void tsor_link_exit(void)
 	spin_lock_bh(&tsor_links_lock);
 	tsor_links_live = false;
 	spin_unlock_bh(&tsor_links_lock);
+	cancel_work_sync(&tsor_gid_work);
 	for (;;) {
 		spin_lock_bh(&tsor_links_lock);
 		l = list_first_entry_or_null(&tsor_links, struct tsor_link,

@@ -35,6 +35,7 @@ DATA_PATHS_DEFAULT=shm,rdma
 DATA_NODE4=10.77.0.1 DATA_NODE6=fd77::1
 DATA_A4=10.77.0.2 DATA_A6=fd77::2
 DATA_B4=10.77.0.3 DATA_B6=fd77::3
+DATA_BR_MAC=02:74:73:ff:00:01
 # An address on br0 that answers IP but runs no tsor: a node without it.
 DATA_X4=10.77.0.100 DATA_X6=fd77::100
 # A second address of the node on br0, where tsor does not listen.
@@ -182,7 +183,10 @@ data_dev_rdma() {
 data_topo_up() {
 	data_topo_down
 	tsor_load || return 1
-	ip link add br0 type bridge
+	# Set, so that it stays when a pod (a bridge port) goes: a bridge
+	# otherwise takes its ports' lowest MAC, and a new MAC replaces the
+	# GIDs of the rxe on it, failing its QPs (see 63-data-failure).
+	ip link add br0 address $DATA_BR_MAC type bridge
 	ip addr add $DATA_NODE4/24 dev br0
 	ip addr add $DATA_NODE6/64 dev br0 nodad
 	ip link set br0 up

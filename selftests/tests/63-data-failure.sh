@@ -8,6 +8,7 @@
 #   - the server's pod is deleted: netns and veth removed under the live
 #     process, which is then killed, so the namespace really goes
 #   - rdma: rxe0 is deleted (rdma link delete) under both live ends
+#   - rdma: the node bridge's MAC changes, which replaces rxe0's GIDs
 # shellcheck source=selftests/lib/tap.sh
 source "$(dirname "$0")/../lib/tap.sh"
 # shellcheck source=selftests/lib/tsor.sh
@@ -63,6 +64,22 @@ body() {
 				"$(( $(delta pod_a conn_reset) + $(delta pod_b conn_reset) ))" || true
 			settle pod_a pod_b
 			check "$desc: rxe0 back" data_dev_rdma
+		fi
+
+		# A bridge's MAC follows its ports unless set: the GIDs of an
+		# rxe on it are deleted and re-added, and the QP fails.
+		desc="node bridge's MAC changed"
+		if start 7635; then
+			local t2=$SECONDS d0
+			d0=$(counter global link_down)
+			check "$desc: br0 gets a new MAC" \
+				ip link set br0 address 02:74:73:ff:00:02
+			survives client "$cpid" "$t2"
+			survives server "$spid" "$t2"
+			check_ge "$desc: its links were taken down" 2 \
+				$(( $(counter global link_down) - d0 )) || true
+			settle pod_a pod_b
+			ip link set br0 address $DATA_BR_MAC
 		fi
 	fi
 	rm -f "$log".*
