@@ -59,6 +59,11 @@ module_param(link_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(link_timeout_ms,
 		 "How long a link may hold a send without completion before it is taken down; an idle link is probed (default 30000; 0: never)");
 
+static unsigned int link_max_channels = 8192;
+module_param(link_max_channels, uint, 0644);
+MODULE_PARM_DESC(link_max_channels,
+		 "Most connections one node link carries at once; more stay TCP (default 8192; 0: no cap)");
+
 /* Send and receive queue depths; a data write takes one or two of each. */
 #define TSOR_LINK_SQ	256
 #define TSOR_LINK_RQ	256
@@ -238,6 +243,14 @@ static void tsor_lchan_put(struct tsor_lchan *lc)
 	tsor_buf_free(lc->tx_buf, lc->tx_size);
 	kfree(lc);
 	tsor_link_put(l);
+}
+
+/* Whether @l has more than @extra channels over its cap. */
+static bool tsor_link_over(const struct tsor_link *l, u32 extra)
+{
+	unsigned int max = READ_ONCE(link_max_channels);
+
+	return max && READ_ONCE(l->nchans) > max - 1 + extra;
 }
 
 /* Sending */
@@ -1123,6 +1136,11 @@ static void tsor_link_serve_work(struct work_struct *work)
 		tsor_stat_inc(tsor_net(&init_net), TSOR_STAT_PAIR_DENY_PROOF);
 		goto refuse;
 	}
+	/* Before any work; checked again once the channel is counted. */
+	if (tsor_link_over(l, 0)) {
+		ans.reason = TSOR_FALLBACK_LINK_FULL;
+		goto refuse;
+	}
 
 	ans.reason = TSOR_FALLBACK_NOMEM;
 	lc = tsor_lchan_new(l);
@@ -1154,9 +1172,12 @@ static void tsor_link_serve_work(struct work_struct *work)
 	if (!err) {
 		spin_lock_bh(&l->lock);
 		l->nchans++;
+		if (tsor_link_over(l, 1))
+			err = -EBUSY;
 		spin_unlock_bh(&l->lock);
-		err = tsor_lchan_rx_setup(lc, tx);
 	}
+	if (!err)
+		err = tsor_lchan_rx_setup(lc, tx);
 	if (!err)
 		err = tsor_lchan_tx_setup(lc, lc->tx_size);
 	if (!err) {
@@ -1186,6 +1207,7 @@ static void tsor_link_serve_work(struct work_struct *work)
 		spin_unlock_bh(&l->lock);
 		lc = NULL;
 		ans.reason = err == -ENOMEM ? TSOR_FALLBACK_NOMEM :
+			     err == -EBUSY ? TSOR_FALLBACK_LINK_FULL :
 			     TSOR_FALLBACK_LINK_DOWN;
 		up_read(&l->res_sem);
 		goto refuse;
@@ -1734,8 +1756,12 @@ static int tsor_rdma_pair(struct tsor_channel *ch, const struct tsor_addr *node,
 	if (!err) {
 		spin_lock_bh(&l->lock);
 		l->nchans++;
+		/* Counted first, so that pairings at once keep to the cap. */
+		if (tsor_link_over(l, 1)) {
+			lc->state = TSOR_LC_DONE;	/* the up work skips it */
+			err = -EBUSY;
 		/* Up now, or the up work finds it waiting. */
-		if (l->state == TSOR_LINK_UP) {
+		} else if (l->state == TSOR_LINK_UP) {
 			lc->state = TSOR_LC_ASKED;
 			ask = true;
 		}
@@ -1744,7 +1770,8 @@ static int tsor_rdma_pair(struct tsor_channel *ch, const struct tsor_addr *node,
 			err = tsor_lchan_ask(lc);
 	}
 	if (err) {
-		*reason = err == -ENOMEM ? TSOR_FALLBACK_NOMEM : l->reason;
+		*reason = err == -ENOMEM ? TSOR_FALLBACK_NOMEM :
+			  err == -EBUSY ? TSOR_FALLBACK_LINK_FULL : l->reason;
 		if (*reason == TSOR_FALLBACK_NONE)
 			*reason = TSOR_FALLBACK_LINK_DOWN;
 		tsor_lchan_free_res(lc);

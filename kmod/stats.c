@@ -57,6 +57,7 @@ static const char * const tsor_stat_names[__TSOR_STAT_MAX] = {
 	[TSOR_STAT_RING_CACHED_BYTES] = "ring_cached_bytes",
 	[TSOR_STAT_LINK_UP] = "link_up",
 	[TSOR_STAT_LINK_DOWN] = "link_down",
+	[TSOR_STAT_FALLBACK(TSOR_FALLBACK_LINK_FULL)] = "fallback_link_full",
 };
 
 const char *tsor_stat_name(enum tsor_stat id)
@@ -101,7 +102,7 @@ int tsor_stats_init(void)
 	BUILD_BUG_ON(TSOR_STAT_FALLBACK(TSOR_FALLBACK_SOCKOPT) !=
 		     TSOR_STAT_FALLBACK_LAST);
 	BUILD_BUG_ON(TSOR_STAT_FALLBACK(__TSOR_FALLBACK_MAX - 1) !=
-		     TSOR_STAT_FALLBACK_EXCLUDED);
+		     TSOR_STAT_FALLBACK_LINK_FULL);
 
 	/* A counter without a name would print as garbage; refuse to load. */
 	for (i = 0; i < __TSOR_STAT_MAX; i++)
