@@ -2,9 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Limits: a namespace's ring budget (netns_ring_mb) and a node link's
 # channel cap (link_max_channels) make new connections stay TCP, counted,
-# with every stream still byte-exact, and no memory stays behind.  (Rings are charged to the socket's memory cgroup; under
-# a tight cgroup limit they can still push the application into the OOM
-# killer, which is not handled yet, so that is not tested here.)
+# with every stream still byte-exact, and no memory stays behind.  A
+# memory cgroup's limit is 73-memcg's.
 . "$REPO/selftests/lib/tap.sh"
 . "$REPO/selftests/lib/tsor.sh"
 . "$REPO/selftests/lib/rxe.sh"
