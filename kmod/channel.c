@@ -15,6 +15,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/highmem.h>
+#include <linux/memcontrol.h>
 #include <linux/module.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -142,6 +143,43 @@ static struct mem_cgroup *tsor_sk_memcg(const struct sock *sk)
 #endif
 }
 
+/*
+ * Rings are pinned: one that takes the last of a memory cgroup's room
+ * turns its pod's next allocation into an OOM kill.  So a ring takes at
+ * most a quarter of the room left under every limit above the socket, and
+ * leaves at least TSOR_MEMCG_FLOOR of it; it halves down to the smallest
+ * ring to fit, else the connection stays TCP.
+ */
+#define TSOR_MEMCG_FLOOR	(8UL << 20)
+
+static bool tsor_memcg_fits(unsigned long room, u32 size)
+{
+	return size <= room / 4 && room - size >= TSOR_MEMCG_FLOOR;
+}
+
+static bool tsor_memcg_fit(const struct sock *sk, u32 *size)
+{
+#ifdef CONFIG_MEMCG
+	struct mem_cgroup *memcg;
+	unsigned long room = PAGE_COUNTER_MAX;
+
+	for (memcg = sk->sk_memcg; memcg; memcg = parent_mem_cgroup(memcg)) {
+		unsigned long max = READ_ONCE(memcg->memory.max);
+		unsigned long used = page_counter_read(&memcg->memory);
+
+		room = min(room, max > used ? max - used : 0);
+	}
+	if (room >= PAGE_COUNTER_MAX)
+		return true;		/* no limit */
+	room <<= PAGE_SHIFT;
+	while (*size > TSOR_RING_MIN && !tsor_memcg_fits(room, *size))
+		*size >>= 1;
+	return tsor_memcg_fits(room, *size);
+#else
+	return true;
+#endif
+}
+
 struct tsor_channel *tsor_channel_new(struct sock *sk, bool server,
 				      u32 rx_size,
 				      const struct tsor_transport *xp)
@@ -160,7 +198,7 @@ struct tsor_channel *tsor_channel_new(struct sock *sk, bool server,
 	ch = kzalloc(sizeof(*ch), GFP_KERNEL_ACCOUNT);
 	if (!ch)
 		goto err_memcg;
-	if (!tsor_ring_reserve(tn, &reserved))
+	if (!tsor_memcg_fit(sk, &reserved) || !tsor_ring_reserve(tn, &reserved))
 		goto err_free;
 	ch->rx.size = reserved;
 	/* Zeroed where a remote node writes it: see buf.c. */

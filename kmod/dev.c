@@ -25,6 +25,7 @@ struct tsor_rdev {
 	struct list_head node;
 	struct ib_device *ibdev;
 	struct ib_pd *pd;
+	struct ib_event_handler events;
 	bool dead;		/* being removed: no new users */
 };
 
@@ -135,6 +136,12 @@ static bool tsor_dev_usable(struct ib_device *ibdev)
 	return false;
 }
 
+static void tsor_dev_event(struct ib_event_handler *h, struct ib_event *ev)
+{
+	if (ev->event == IB_EVENT_GID_CHANGE)
+		tsor_link_gid_changed();
+}
+
 static int tsor_dev_add(struct ib_device *ibdev)
 {
 	struct tsor_rdev *rd;
@@ -152,6 +159,8 @@ static int tsor_dev_add(struct ib_device *ibdev)
 		kfree(rd);
 		return err;
 	}
+	INIT_IB_EVENT_HANDLER(&rd->events, ibdev, tsor_dev_event);
+	ib_register_event_handler(&rd->events);
 	spin_lock_bh(&tsor_rdevs_lock);
 	list_add_tail(&rd->node, &tsor_rdevs);
 	spin_unlock_bh(&tsor_rdevs_lock);
@@ -169,6 +178,7 @@ static void tsor_dev_remove(struct ib_device *ibdev, void *data)
 	spin_lock_bh(&tsor_rdevs_lock);
 	rd->dead = true;
 	spin_unlock_bh(&tsor_rdevs_lock);
+	ib_unregister_event_handler(&rd->events);
 
 	/*
 	 * Clients are removed last-added first, so rdma_cm still works here:

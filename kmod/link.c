@@ -38,6 +38,7 @@
 #include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
+#include <rdma/ib_cache.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/rdma_cm.h>
 #include "channel.h"
@@ -57,6 +58,11 @@ static unsigned int link_timeout_ms = 30000;
 module_param(link_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(link_timeout_ms,
 		 "How long a link may hold a send without completion before it is taken down; an idle link is probed (default 30000; 0: never)");
+
+static unsigned int link_max_channels = 8192;
+module_param(link_max_channels, uint, 0644);
+MODULE_PARM_DESC(link_max_channels,
+		 "Most connections one node link carries at once; more stay TCP (default 8192; 0: no cap)");
 
 /* Send and receive queue depths; a data write takes one or two of each. */
 #define TSOR_LINK_SQ	256
@@ -237,6 +243,14 @@ static void tsor_lchan_put(struct tsor_lchan *lc)
 	tsor_buf_free(lc->tx_buf, lc->tx_size);
 	kfree(lc);
 	tsor_link_put(l);
+}
+
+/* Whether @l has more than @extra channels over its cap. */
+static bool tsor_link_over(const struct tsor_link *l, u32 extra)
+{
+	unsigned int max = READ_ONCE(link_max_channels);
+
+	return max && READ_ONCE(l->nchans) > max - 1 + extra;
 }
 
 /* Sending */
@@ -1122,6 +1136,11 @@ static void tsor_link_serve_work(struct work_struct *work)
 		tsor_stat_inc(tsor_net(&init_net), TSOR_STAT_PAIR_DENY_PROOF);
 		goto refuse;
 	}
+	/* Before any work; checked again once the channel is counted. */
+	if (tsor_link_over(l, 0)) {
+		ans.reason = TSOR_FALLBACK_LINK_FULL;
+		goto refuse;
+	}
 
 	ans.reason = TSOR_FALLBACK_NOMEM;
 	lc = tsor_lchan_new(l);
@@ -1153,9 +1172,12 @@ static void tsor_link_serve_work(struct work_struct *work)
 	if (!err) {
 		spin_lock_bh(&l->lock);
 		l->nchans++;
+		if (tsor_link_over(l, 1))
+			err = -EBUSY;
 		spin_unlock_bh(&l->lock);
-		err = tsor_lchan_rx_setup(lc, tx);
 	}
+	if (!err)
+		err = tsor_lchan_rx_setup(lc, tx);
 	if (!err)
 		err = tsor_lchan_tx_setup(lc, lc->tx_size);
 	if (!err) {
@@ -1185,6 +1207,7 @@ static void tsor_link_serve_work(struct work_struct *work)
 		spin_unlock_bh(&l->lock);
 		lc = NULL;
 		ans.reason = err == -ENOMEM ? TSOR_FALLBACK_NOMEM :
+			     err == -EBUSY ? TSOR_FALLBACK_LINK_FULL :
 			     TSOR_FALLBACK_LINK_DOWN;
 		up_read(&l->res_sem);
 		goto refuse;
@@ -1738,8 +1761,12 @@ static int tsor_rdma_pair(struct tsor_channel *ch, const struct tsor_addr *node,
 	if (!err) {
 		spin_lock_bh(&l->lock);
 		l->nchans++;
+		/* Counted first, so that pairings at once keep to the cap. */
+		if (tsor_link_over(l, 1)) {
+			lc->state = TSOR_LC_DONE;	/* the up work skips it */
+			err = -EBUSY;
 		/* Up now, or the up work finds it waiting. */
-		if (l->state == TSOR_LINK_UP) {
+		} else if (l->state == TSOR_LINK_UP) {
 			lc->state = TSOR_LC_ASKED;
 			ask = true;
 		}
@@ -1748,7 +1775,8 @@ static int tsor_rdma_pair(struct tsor_channel *ch, const struct tsor_addr *node,
 			err = tsor_lchan_ask(lc);
 	}
 	if (err) {
-		*reason = err == -ENOMEM ? TSOR_FALLBACK_NOMEM : l->reason;
+		*reason = err == -ENOMEM ? TSOR_FALLBACK_NOMEM :
+			  err == -EBUSY ? TSOR_FALLBACK_LINK_FULL : l->reason;
 		if (*reason == TSOR_FALLBACK_NONE)
 			*reason = TSOR_FALLBACK_LINK_DOWN;
 		tsor_lchan_free_res(lc);
@@ -1932,6 +1960,81 @@ void tsor_link_dev_removed(struct ib_device *ibdev)
 	}
 }
 
+/*
+ * Whether @l's QP lost the source GID it was connected with: the address
+ * left the netdev, or the netdev's MAC changed (a bridge's follows its
+ * ports), which deletes and re-adds every GID.  rxe fails the QP's next
+ * packet then, without a completion on every side, so the peer would only
+ * notice through its watchdog.
+ */
+static bool tsor_link_gid_stale(struct tsor_link *l)
+{
+	const struct ib_gid_attr *sgid, *now;
+	bool stale = false;
+
+	down_read(&l->res_sem);
+	/* After ESTABLISHED nothing changes the QP's address vector. */
+	sgid = l->qp && READ_ONCE(l->connected) ? l->qp->av_sgid_attr : NULL;
+	if (sgid) {
+		now = rdma_get_gid_attr(sgid->device, sgid->port_num,
+					sgid->index);
+		stale = IS_ERR(now) || now != sgid;
+		if (!IS_ERR(now))
+			rdma_put_gid_attr(now);
+	}
+	up_read(&l->res_sem);
+	return stale;
+}
+
+/*
+ * Not in the GID-change event itself: that runs under the GID table's
+ * lock, which destroying a QP (in a kill) takes too.
+ */
+static void tsor_link_gid_work_fn(struct work_struct *work)
+{
+	struct tsor_link **links, *l;
+	unsigned int max = 0, n = 0, i;
+
+	spin_lock_bh(&tsor_links_lock);
+	list_for_each_entry(l, &tsor_links, node)
+		max++;
+	spin_unlock_bh(&tsor_links_lock);
+	links = kmalloc_array(max, sizeof(*links), GFP_KERNEL);
+	if (!links)
+		return;		/* the links' watchdogs remain */
+	spin_lock_bh(&tsor_links_lock);
+	list_for_each_entry(l, &tsor_links, node) {
+		if (n == max)
+			break;
+		if (!l->ibdev)
+			continue;
+		refcount_inc(&l->ref);
+		links[n++] = l;
+	}
+	spin_unlock_bh(&tsor_links_lock);
+	for (i = 0; i < n; i++) {
+		l = links[i];
+		if (tsor_link_gid_stale(l)) {
+			pr_info("link to %*phN: its source address went away, taking it down\n",
+				l->remote.family == AF_INET ? 4 : 16,
+				l->remote.raw);
+			tsor_link_kill(l, TSOR_FALLBACK_LINK_DOWN);
+		}
+		tsor_link_put(l);
+	}
+	kfree(links);
+}
+
+static DECLARE_WORK(tsor_gid_work, tsor_link_gid_work_fn);
+
+void tsor_link_gid_changed(void)
+{
+	spin_lock_bh(&tsor_links_lock);
+	if (tsor_links_live)
+		schedule_work(&tsor_gid_work);
+	spin_unlock_bh(&tsor_links_lock);
+}
+
 /* Forgets failed dials whose time in the negative cache is over. */
 static void tsor_link_prune(void)
 {
@@ -2010,6 +2113,7 @@ void tsor_link_exit(void)
 	spin_lock_bh(&tsor_links_lock);
 	tsor_links_live = false;
 	spin_unlock_bh(&tsor_links_lock);
+	cancel_work_sync(&tsor_gid_work);
 	for (;;) {
 		spin_lock_bh(&tsor_links_lock);
 		l = list_first_entry_or_null(&tsor_links, struct tsor_link,

@@ -135,5 +135,7 @@ int tsor_link_cm_request(struct rdma_cm_id *id,
 			 const struct rdma_cm_event *event);
 /* @ibdev is going away: every link on it is torn down before this returns. */
 void tsor_link_dev_removed(struct ib_device *ibdev);
+/* A device's GID table changed: links whose source GID went are taken down. */
+void tsor_link_gid_changed(void);
 
 #endif /* _TSOR_LINK_H */

@@ -57,6 +57,7 @@ static const char * const tsor_stat_names[__TSOR_STAT_MAX] = {
 	[TSOR_STAT_RING_CACHED_BYTES] = "ring_cached_bytes",
 	[TSOR_STAT_LINK_UP] = "link_up",
 	[TSOR_STAT_LINK_DOWN] = "link_down",
+	[TSOR_STAT_FALLBACK(TSOR_FALLBACK_LINK_FULL)] = "fallback_link_full",
 	[TSOR_STAT_CONN_RESUMED] = "conn_resumed",
 	[TSOR_STAT_RESUME_TX_BYTES] = "resume_tx_bytes",
 };
@@ -104,6 +105,8 @@ int tsor_stats_init(void)
 		     TSOR_STAT_FALLBACK_LAST);
 	BUILD_BUG_ON(TSOR_STAT_FALLBACK(TSOR_FALLBACK_EXCLUDED) !=
 		     TSOR_STAT_FALLBACK_EXCLUDED);
+	BUILD_BUG_ON(TSOR_STAT_FALLBACK(TSOR_FALLBACK_LINK_FULL) !=
+		     TSOR_STAT_FALLBACK_LINK_FULL);
 	BUILD_BUG_ON(TSOR_STAT_FALLBACK(__TSOR_FALLBACK_MAX - 1) !=
 		     TSOR_STAT_CONN_RESUMED);
 

@@ -39,6 +39,7 @@ static const char *const fallback_names[] = {
 	[TSOR_FALLBACK_NOMEM]		= "nomem",
 	[TSOR_FALLBACK_SOCKOPT]		= "sockopt",
 	[TSOR_FALLBACK_EXCLUDED]	= "excluded",
+	[TSOR_FALLBACK_LINK_FULL]	= "link-full",
 	[TSOR_FALLBACK_RESUMED]		= "resumed",
 };
 _Static_assert(ARRAY_SIZE(fallback_names) == __TSOR_FALLBACK_MAX,

@@ -35,6 +35,7 @@ DATA_PATHS_DEFAULT=shm,rdma
 DATA_NODE4=10.77.0.1 DATA_NODE6=fd77::1
 DATA_A4=10.77.0.2 DATA_A6=fd77::2
 DATA_B4=10.77.0.3 DATA_B6=fd77::3
+DATA_BR_MAC=02:74:73:ff:00:01
 # An address on br0 that answers IP but runs no tsor: a node without it.
 DATA_X4=10.77.0.100 DATA_X6=fd77::100
 # A second address of the node on br0, where tsor does not listen.
@@ -185,7 +186,7 @@ data_topo_up() {
 	# A MAC of its own: a bridge otherwise takes its lowest port's, so
 	# deleting a pod's veth (63) could change it, which re-makes rxe0's
 	# GIDs and fails the link's QPs (what 65 does on purpose).
-	ip link add br0 address 02:77:00:00:00:01 type bridge
+	ip link add br0 address $DATA_BR_MAC type bridge
 	ip addr add $DATA_NODE4/24 dev br0
 	ip addr add $DATA_NODE6/64 dev br0 nodad
 	ip link set br0 up

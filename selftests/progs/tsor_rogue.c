@@ -179,6 +179,7 @@ static const char *reason_name(unsigned int r)
 		[TSOR_FALLBACK_NOMEM] = "nomem",
 		[TSOR_FALLBACK_SOCKOPT] = "sockopt",
 		[TSOR_FALLBACK_EXCLUDED] = "excluded",
+		[TSOR_FALLBACK_LINK_FULL] = "link_full",
 		[TSOR_FALLBACK_RESUMED] = "resumed",
 	};
 

@@ -26,9 +26,15 @@ body() {
 	desc="br0 MAC change (rxe0 GIDs re-made)"
 	# Small enough for TCP to finish it under emulation.
 	if start 7640 48M; then
-		local t1=$SECONDS first
+		local t1=$SECONDS first d0
+		d0=$(counter global link_down)
 		check "$desc: ip link set br0 address" \
 			ip link set br0 address 02:77:00:00:00:99
+		# Both ends of the loopback link lost their source GID: taken
+		# down on the GID-change event, not 30 s later by the watchdog.
+		links_down() { [ $(( $(counter global link_down) - d0 )) -ge 2 ]; }
+		check "$desc: both link ends were taken down at once" \
+			wait_until links_down
 		completes client "$cpid" "$t1"
 		completes server "$spid" "$t1"
 		check "$desc: both directions byte-exact" same_bytes || true

@@ -109,6 +109,7 @@ enum tsor_fallback {
 	TSOR_FALLBACK_NOMEM,		/* rings could not be allocated */
 	TSOR_FALLBACK_SOCKOPT,		/* an option tsor cannot carry */
 	TSOR_FALLBACK_EXCLUDED,		/* a netns's exclusions cover it */
+	TSOR_FALLBACK_LINK_FULL,	/* the node link has its most channels */
 	TSOR_FALLBACK_RESUMED,		/* paired, then resumed over TCP at
 					 * the exact byte when the link died
 					 */
@@ -162,6 +163,7 @@ enum tsor_stat {
 	/* RDMA links to other nodes, either end; counted in the initial netns. */
 	TSOR_STAT_LINK_UP,		/* links established */
 	TSOR_STAT_LINK_DOWN,		/* established links that went down */
+	TSOR_STAT_FALLBACK_LINK_FULL,	/* fallback for TSOR_FALLBACK_LINK_FULL */
 	/*
 	 * Paired connections whose link died and that went on over their TCP
 	 * connection from the exact byte; also the counter of
@@ -177,6 +179,8 @@ enum tsor_stat {
 #define TSOR_STAT_FALLBACK(reason)					\
 	((reason) == TSOR_FALLBACK_EXCLUDED ?				\
 	 TSOR_STAT_FALLBACK_EXCLUDED :					\
+	 (reason) == TSOR_FALLBACK_LINK_FULL ?				\
+	 TSOR_STAT_FALLBACK_LINK_FULL :					\
 	 (reason) == TSOR_FALLBACK_RESUMED ?				\
 	 TSOR_STAT_CONN_RESUMED :					\
 	 TSOR_STAT_FALLBACK_FIRST + (reason) - TSOR_FALLBACK_PEER_UNKNOWN)
