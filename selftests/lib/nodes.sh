@@ -166,6 +166,23 @@ node_rxe_up() {
 	_node_err "rxe0 not ACTIVE after 30 s: $(rdma link show rxe0/1 2>&1)"
 }
 
+# node_tsor_up: tsor loaded, rxe0 up on eth0 and the node's RDMA device,
+# each step a check, as the two-node tests start.
+node_tsor_up() {
+	check "tsor.ko loads" tsor_load
+	check "rxe0 comes up on eth0" node_rxe_up
+	check "dev set ibdev rxe0 addr ${NODE_IP4[TSOR_NODE]}" \
+		"$TSORCTL" dev set ibdev rxe0 addr "${NODE_IP4[TSOR_NODE]}"
+}
+
+# node_kill_jobs: kills the test's background jobs (its EXIT trap).
+node_kill_jobs() {
+	local pid
+	for pid in $(jobs -p); do
+		kill "$pid" 2>/dev/null || true
+	done
+}
+
 # Run by boot_nodes before the command: the node's name, eth0 and the
 # exchange.  virtio_net is a module in Debian's kernel, and no udev loads it.
 node_init() {

@@ -18,13 +18,7 @@ bw_size=65536 bw_iters=200 pings=10
 bw_args=(-d rxe0 -s "$bw_size" -n "$bw_iters")
 
 # A server waits for its client: after a failure, not past the test.
-cleanup() {
-	local pid
-	for pid in $(jobs -p); do
-		kill "$pid" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
+trap node_kill_jobs EXIT
 
 # until DESC CMD...: wait up to 30 s for CMD to succeed.
 until_ok() {

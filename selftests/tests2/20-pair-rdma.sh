@@ -24,21 +24,12 @@ pod_ip() { echo "10.20.$1.2"; }
 log=$TSOR_OUT/pair-rdma
 port=7500 size=1M
 
-cleanup() {
-	local pid
-	for pid in $(jobs -p); do
-		kill "$pid" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
+trap node_kill_jobs EXIT
 
-check "tsor.ko loads" tsor_load
+node_tsor_up
 # The first connection to a node also waits for its link to be dialled,
 # which under emulation may take longer than the default 3 s.
 echo 15000 >/sys/module/tsor/parameters/pair_timeout_ms
-check "rxe0 comes up on eth0" node_rxe_up
-check "dev set ibdev rxe0 addr ${NODE_IP4[me]}" \
-	"$TSORCTL" dev set ibdev rxe0 addr "${NODE_IP4[me]}"
 check "a pod routed through the node" node_pod 10.20
 check "takeover on in the pod" "$TSORCTL" netns enable pod
 check "peer table: node 1's pods" "$TSORCTL" peer add 10.20.1.0/24 via "${NODE_IP4[1]}"

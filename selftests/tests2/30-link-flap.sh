@@ -39,24 +39,18 @@ log=$TSOR_OUT/link-flap
 BOUND=60 PROG_TIMEOUT=200
 
 cleanup() {
-	local pid
-	for pid in $(jobs -p); do
-		kill "$pid" 2>/dev/null || true
-	done
+	node_kill_jobs
 	ip link set eth0 up 2>/dev/null || true
 }
 trap cleanup EXIT
 
-check "tsor.ko loads" tsor_load
+# The nodes' IPv6 addresses stay across the flap, for the tests after it.
+sysctl -qw net.ipv6.conf.eth0.keep_addr_on_down=1
+node_tsor_up
 # Dialling a link between two emulated guests on a loaded host can take
 # more than the defaults.
 echo 30000 >/sys/module/tsor/parameters/pair_timeout_ms
 echo 30000 >/sys/module/tsor/parameters/dial_timeout_ms
-# The nodes' IPv6 addresses stay across the flap, for the tests after it.
-sysctl -qw net.ipv6.conf.eth0.keep_addr_on_down=1
-check "rxe0 comes up on eth0" node_rxe_up
-check "dev set ibdev rxe0 addr ${NODE_IP4[me]}" \
-	"$TSORCTL" dev set ibdev rxe0 addr "${NODE_IP4[me]}"
 check "a pod routed through the node" node_pod 10.21
 check "takeover on in the pod" "$TSORCTL" netns enable pod
 check "peer table: node 1's pods" "$TSORCTL" peer add 10.21.1.0/24 via "${NODE_IP4[1]}"

@@ -32,22 +32,13 @@ port=7600 conns=4
 # so an end within BOUND is tsor's doing.
 BOUND=60 PROG_TIMEOUT=200
 
-cleanup() {
-	local pid
-	for pid in $(jobs -p); do
-		kill "$pid" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
+trap node_kill_jobs EXIT
 
-check "tsor.ko loads" tsor_load
+node_tsor_up
 # Dialling a link between two emulated guests on a loaded host can take
 # more than the defaults.
 echo 30000 >/sys/module/tsor/parameters/pair_timeout_ms
 echo 30000 >/sys/module/tsor/parameters/dial_timeout_ms
-check "rxe0 comes up on eth0" node_rxe_up
-check "dev set ibdev rxe0 addr ${NODE_IP4[me]}" \
-	"$TSORCTL" dev set ibdev rxe0 addr "${NODE_IP4[me]}"
 check "a pod routed through the node" node_pod 10.22
 check "takeover on in the pod" "$TSORCTL" netns enable pod
 check "peer table: both nodes' pods" eval \
