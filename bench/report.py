@@ -44,7 +44,7 @@ SETUP = {
     "inter": (
         "Software-emulated, inter-node: two QEMU TCG guests ({cpus} vCPU "
         "each, kernel {kernel}, tsor {commit}) on a 2-core machine shared "
-        "with other work, joined by a QEMU socket netdev on eth0; a pod on "
+        "with other work, joined by a QEMU socket netdev over UDP on eth0; a pod on "
         "each node, the client on node 1's, the server on node 2's, over a "
         "VXLAN overlay as flannel's vxlan backend builds it (TCP); rxe0 "
         "(Soft-RoCE) on each node's eth0 for tsor rdma and SMC-R. SMC-R "

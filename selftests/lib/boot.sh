@@ -26,7 +26,11 @@
 # boot_nodes OUTDIR TIMEOUT COMMAND...
 #
 # Boots two such guests at once, nodes 1 and 2, joined by a QEMU socket
-# netdev on a free loopback port: their eth0.  Node N has OUTDIR/nodeN as
+# netdev on free loopback ports: their eth0.  BOOT_LINK says how: stream
+# (the default: over one TCP connection, lossless) or dgram (over UDP, a
+# datagram a frame, as on a wire: no Nagle or delayed ACK of the host's
+# TCP holds one guest's small frames back behind another, which put tens
+# of milliseconds on rxe's request/ACK exchanges; it may drop frames).  Node N has OUTDIR/nodeN as
 # its TSOR_OUT (console.log there), both mount OUTDIR/exchange at its own
 # path as TSOR_EXCHANGE, and each runs node_init (selftests/lib/nodes.sh:
 # TSOR_NODE=N, eth0 up with the node's addresses) before COMMAND.  Their
@@ -170,7 +174,7 @@ _boot_free_port() {
 	local port
 	for _ in {1..100}; do
 		port=$((20000 + RANDOM % 10000))
-		[ -z "$(ss -Htan "sport = :$port")" ] && { echo "$port"; return 0; }
+		[ -z "$(ss -Htuan "sport = :$port")" ] && { echo "$port"; return 0; }
 	done
 	echo "boot_nodes: no free port found in 100 tries" >&2
 	return 1
@@ -196,7 +200,7 @@ _boot_node() {
 }
 
 boot_nodes() {
-	local out timeout=$2 port n pids=() started=1 rc=0
+	local out timeout=$2 port port2 n pids=() started=1 rc=0
 	BOOT_RCS=([1]=5 [2]=5) BOOT_RESULTS=([1]="not started" [2]="not started")
 	if [ $# -lt 3 ] || [ -z "${GUEST_INITRD:-}" ]; then
 		echo "usage: boot_nodes OUTDIR TIMEOUT COMMAND... (after sourcing setup.sh)" >&2
@@ -216,22 +220,35 @@ boot_nodes() {
 	done
 	port=$(_boot_free_port) || return 5
 
-	_boot_node "$out" "$timeout" 1 "listen=127.0.0.1:$port" &
-	pids+=($!)
-	# Node 2's QEMU gives up at once if nobody listens yet.
-	for _ in {1..300}; do
-		_boot_qemu_listens "$port" && break
-		[ -e "$out/exchange/down.node1" ] && break
-		sleep 0.1
-	done
-	if _boot_qemu_listens "$port"; then
-		_boot_node "$out" "$timeout" 2 "connect=127.0.0.1:$port" &
+	if [ "${BOOT_LINK:-stream}" = dgram ]; then
+		port2=$port
+		while [ "$port2" = "$port" ]; do
+			port2=$(_boot_free_port) || return 5
+		done
+		_boot_node "$out" "$timeout" 1 \
+			"udp=127.0.0.1:$port2,localaddr=127.0.0.1:$port" &
+		pids+=($!)
+		_boot_node "$out" "$timeout" 2 \
+			"udp=127.0.0.1:$port,localaddr=127.0.0.1:$port2" &
 		pids+=($!) started="1 2"
 	else
-		BOOT_RCS[2]=4
-		BOOT_RESULTS[2]="not started: node 1 never listened on 127.0.0.1:$port"
-		echo "boot_nodes: ${BOOT_RESULTS[2]}" >"$out/node2/console.log"
-		: >"$out/exchange/down.node2"
+		_boot_node "$out" "$timeout" 1 "listen=127.0.0.1:$port" &
+		pids+=($!)
+		# Node 2's QEMU gives up at once if nobody listens yet.
+		for _ in {1..300}; do
+			_boot_qemu_listens "$port" && break
+			[ -e "$out/exchange/down.node1" ] && break
+			sleep 0.1
+		done
+		if _boot_qemu_listens "$port"; then
+			_boot_node "$out" "$timeout" 2 "connect=127.0.0.1:$port" &
+			pids+=($!) started="1 2"
+		else
+			BOOT_RCS[2]=4
+			BOOT_RESULTS[2]="not started: node 1 never listened on 127.0.0.1:$port"
+			echo "boot_nodes: ${BOOT_RESULTS[2]}" >"$out/node2/console.log"
+			: >"$out/exchange/down.node2"
+		fi
 	fi
 	wait "${pids[@]}" || true
 
