@@ -6,21 +6,23 @@
 # node 1's connects, both ways at once over tsor's RDMA link.
 #
 #   short: eth0 down for 2 s under two 8 MiB streams
-#   long:  eth0 down for 20 s under two 1 GiB streams (past the RDMA
+#   long:  eth0 down for 20 s under two 64 MiB streams (past the RDMA
 #          link's retries)
 #
 # Every stream, on each node, must end within BOUND seconds of the link
-# going down, and either complete byte-exact (SHA-256 agreed by both ends)
-# or fail with an error of its own: never a hang, never a clean end of
-# stream short of the data.  Once eth0 is up again, connections pair over
+# going down (RESUME_BOUND once it resumed over TCP, where it goes on at
+# TCP's pace), and either complete byte-exact (SHA-256 agreed by both
+# ends) or fail with an error of its own: never a hang, never a clean end
+# of stream short of the data.  Once eth0 is up again, connections pair over
 # RDMA again (within a few tries), on a new link, counted (link_up, and
 # link_down for the one that was lost).
 #
 # What it found: the short flap once ended a stream cleanly short of its
 # data (the inner TCP's FIN taken as end of stream; kmod/channel.c now
 # ends a paired stream only at the channel's FIN), and after the long one
-# RDMA between the two rxe devices has not come back (README, Known
-# problems), so the last checks fail there.
+# RDMA between the two rxe devices did not come back in earlier runs
+# (README, Known problems).  Since connections resume over TCP, the long
+# flap's streams resume and complete, and in the last run RDMA came back.
 #
 #   node  pod CIDR       pod eth0
 #   1     10.21.1.0/24   10.21.1.2
@@ -36,7 +38,7 @@ source "$(dirname "$0")/../lib/tsor.sh"
 me=$TSOR_NODE peer=$NODE_PEER
 pod_ip() { echo "10.21.$1.2"; }
 log=$TSOR_OUT/link-flap
-BOUND=60 PROG_TIMEOUT=200
+BOUND=60 RESUME_BOUND=240 PROG_TIMEOUT=200
 
 cleanup() {
 	node_kill_jobs
@@ -93,8 +95,9 @@ warm() {
 # eth0 down for SECONDS once they move.
 flap() {
 	local name=$1 port=$2 size=$3 secs=$4 pid t0 rc out first theirs mine intime
-	local p0 tx0 role=client
+	local p0 tx0 r0 role=client
 	p0=$(counter pod conn_paired) tx0=$(counter pod rdma_tx_bytes)
+	r0=$(counter pod conn_resumed)
 	if [ "$me" = 2 ]; then
 		role=server
 		ip netns exec pod "$STREAM" server -p "$port" -c 2 -n "$size" \
@@ -133,7 +136,12 @@ flap() {
 		check "$name: eth0 up after $secs s" ip link set eth0 up
 		ip route replace "10.21.$peer.0/24" via "${NODE_IP4[peer]}"
 	fi
-	while kill -0 "$pid" 2>/dev/null && [ $((SECONDS - t0)) -le $BOUND ]; do
+	# A stream that resumed over TCP goes on there, at TCP's pace: it
+	# has RESUME_BOUND to finish.
+	while kill -0 "$pid" 2>/dev/null &&
+	      { [ $((SECONDS - t0)) -le $BOUND ] ||
+		{ [ "$(counter pod conn_resumed)" -gt "$r0" ] &&
+		  [ $((SECONDS - t0)) -le $RESUME_BOUND ]; }; }; do
 		sleep 0.5
 	done
 	# Neither node kills its end before both know how theirs ended: a
@@ -143,13 +151,16 @@ flap() {
 	node_put "ended-$name" "$intime"
 	node_get "ended-$name" $((BOUND + 120)) >/dev/null
 	if [ $intime = no ]; then
-		fail "$name: the $role ended within $BOUND s" "$(tail -n 5 "$log.$name")"
+		fail "$name: the $role ended within $BOUND s (resumed: $RESUME_BOUND s)" \
+			"$(tail -n 5 "$log.$name")"
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 		node_put "result-$name" hung
 		return 1
 	fi
-	ok "$name: the $role ended within $BOUND s ($((SECONDS - t0)) s)"
+	ok "$name: the $role ended within $BOUND s, or $RESUME_BOUND s resumed ($((SECONDS - t0)) s)"
+	diag "$name: conn_resumed +$(( $(counter pod conn_resumed) - r0 ))," \
+		"resume_tx_bytes $(counter pod resume_tx_bytes)"
 	rc=0
 	wait "$pid" || rc=$?
 	mine="$rc $(digests sha_tx "$log.$name" | tr '\n' ' ')/$(digests sha_rx "$log.$name" | tr '\n' ' ')"
@@ -184,7 +195,7 @@ flap short 7301 8M 2
 # down_cache_ms (5 s).
 sleep 6
 warm 7310
-flap long 7302 1G 20
+flap long 7302 64M 20
 check_ge "link_down counted the lost link" $((d0 + 1)) "$(counter global link_down)" || true
 
 # Then connections pair again.  After a long outage, rdma_cm between the
