@@ -245,12 +245,12 @@ static void tsor_lchan_put(struct tsor_lchan *lc)
 	tsor_link_put(l);
 }
 
-/* Whether @l has more than @extra channels over its cap. */
-static bool tsor_link_over(const struct tsor_link *l, u32 extra)
+/* Whether @nchans channels on one link are more than it may carry. */
+static bool tsor_link_over(u32 nchans)
 {
 	unsigned int max = READ_ONCE(link_max_channels);
 
-	return max && READ_ONCE(l->nchans) > max - 1 + extra;
+	return max && nchans > max;
 }
 
 /* Sending */
@@ -1137,7 +1137,7 @@ static void tsor_link_serve_work(struct work_struct *work)
 		goto refuse;
 	}
 	/* Before any work; checked again once the channel is counted. */
-	if (tsor_link_over(l, 0)) {
+	if (tsor_link_over(READ_ONCE(l->nchans) + 1)) {
 		ans.reason = TSOR_FALLBACK_LINK_FULL;
 		goto refuse;
 	}
@@ -1172,7 +1172,7 @@ static void tsor_link_serve_work(struct work_struct *work)
 	if (!err) {
 		spin_lock_bh(&l->lock);
 		l->nchans++;
-		if (tsor_link_over(l, 1))
+		if (tsor_link_over(l->nchans))
 			err = -EBUSY;
 		spin_unlock_bh(&l->lock);
 	}
@@ -1762,7 +1762,7 @@ static int tsor_rdma_pair(struct tsor_channel *ch, const struct tsor_addr *node,
 		spin_lock_bh(&l->lock);
 		l->nchans++;
 		/* Counted first, so that pairings at once keep to the cap. */
-		if (tsor_link_over(l, 1)) {
+		if (tsor_link_over(l->nchans)) {
 			lc->state = TSOR_LC_DONE;	/* the up work skips it */
 			err = -EBUSY;
 		/* Up now, or the up work finds it waiting. */

@@ -175,6 +175,29 @@ node_tsor_up() {
 		"$TSORCTL" dev set ibdev rxe0 addr "${NODE_IP4[TSOR_NODE]}"
 }
 
+# node_pod_up NET: this node's pod (node_pod NET), tsor on in it, and both
+# nodes' pod CIDRs (NET.1.0/24, NET.2.0/24) in the peer table; checked.
+node_pod_up() {
+	local n
+	check "a pod routed through the node" node_pod "$1"
+	check "takeover on in the pod" "$TSORCTL" netns enable pod
+	for n in 1 2; do
+		check "peer table: node $n's pods" \
+			"$TSORCTL" peer add "$1.$n.0/24" via "${NODE_IP4[n]}"
+	done
+}
+
+# until SECONDS CMD...: CMD succeeds within SECONDS (wait_until counts
+# tries, which a loaded host makes long).
+until_s() {
+	local end=$((SECONDS + $1))
+	shift
+	while ! "$@"; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.5
+	done
+}
+
 # node_kill_jobs: kills the test's background jobs (its EXIT trap).
 node_kill_jobs() {
 	local pid

@@ -30,10 +30,7 @@ node_tsor_up
 # The first connection to a node also waits for its link to be dialled,
 # which under emulation may take longer than the default 3 s.
 echo 15000 >/sys/module/tsor/parameters/pair_timeout_ms
-check "a pod routed through the node" node_pod 10.20
-check "takeover on in the pod" "$TSORCTL" netns enable pod
-check "peer table: node 1's pods" "$TSORCTL" peer add 10.20.1.0/24 via "${NODE_IP4[1]}"
-check "peer table: node 2's pods" "$TSORCTL" peer add 10.20.2.0/24 via "${NODE_IP4[2]}"
+node_pod_up 10.20
 check "node $peer is set up too" node_barrier ready
 check "the pods reach each other over the node network" \
 	ip netns exec pod ping -c 2 -i 0.3 -W 5 "$(pod_ip "$peer")"

@@ -53,22 +53,8 @@ node_tsor_up
 # more than the defaults.
 echo 30000 >/sys/module/tsor/parameters/pair_timeout_ms
 echo 30000 >/sys/module/tsor/parameters/dial_timeout_ms
-check "a pod routed through the node" node_pod 10.21
-check "takeover on in the pod" "$TSORCTL" netns enable pod
-check "peer table: node 1's pods" "$TSORCTL" peer add 10.21.1.0/24 via "${NODE_IP4[1]}"
-check "peer table: node 2's pods" "$TSORCTL" peer add 10.21.2.0/24 via "${NODE_IP4[2]}"
+node_pod_up 10.21
 check "node $peer is set up too" node_barrier ready || exit 1
-
-# until SECONDS CMD...: CMD succeeds within SECONDS (wait_until counts
-# tries, which a loaded host makes long).
-until_s() {
-	local end=$((SECONDS + $1))
-	shift
-	while ! "$@"; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.5
-	done
-}
 
 # The link is dialled once, by a first connection, before the streams:
 # each phase starts from a link that is up.

@@ -39,23 +39,8 @@ node_tsor_up
 # more than the defaults.
 echo 30000 >/sys/module/tsor/parameters/pair_timeout_ms
 echo 30000 >/sys/module/tsor/parameters/dial_timeout_ms
-check "a pod routed through the node" node_pod 10.22
-check "takeover on in the pod" "$TSORCTL" netns enable pod
-check "peer table: both nodes' pods" eval \
-	"'$TSORCTL' peer add 10.22.1.0/24 via ${NODE_IP4[1]} &&
-	 '$TSORCTL' peer add 10.22.2.0/24 via ${NODE_IP4[2]}"
+node_pod_up 10.22
 check "node $peer is set up too" node_barrier ready || exit 1
-
-# until SECONDS CMD...: CMD succeeds within SECONDS (wait_until counts
-# tries, which a loaded host makes long).
-until_s() {
-	local end=$((SECONDS + $1))
-	shift
-	while ! "$@"; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.5
-	done
-}
 
 # A first connection dials the link, so that the streams find it up.
 rc=0 w0=$(counter pod conn_paired)
